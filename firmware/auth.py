@@ -1,0 +1,231 @@
+"""Roles, keys, HMAC-SHA256 challenge-response, session MACs, replay guard, lockout.
+
+Flow (docs/protocol.md, "Authentication"):
+  auth_begin {role}            -> {nonce}  (16 bytes from the HAL's random source, hex)
+  auth {role, mac}             mac = HMAC(key_role, nonce_hex + "|" + role)
+  session key                  = HMAC(key_role, "session|" + nonce_hex)
+  every request in the session carries "sq" (strictly increasing) and
+  "mac" = HMAC(session_key, canonical_json(frame without "mac")), hex.
+Nothing here changes state unless the frame authenticates.
+"""
+from compat import consteq, hexlify, hmac_sha256, unhexlify
+from protocol import MAX_ID, ROLES, SERVICE, PumpError, canonical_json
+
+NONCE_BYTES = 16
+MIN_KEY_BYTES = 16  # 128-bit keys at least (NIST SP 800-107: HMAC key >= security strength)
+MAC_HEX_LEN = 64  # HMAC-SHA256 digest as hex
+
+# Design choices (documented in docs/protocol.md):
+CHALLENGE_TTL_S = 60  # an unanswered challenge expires after a minute
+SESSION_IDLE_S = 600  # a session with no authenticated frame for 10 min ends
+LOCK_AFTER_FAILURES = 3  # consecutive failed logins per role before the first lockout
+LOCK_BASE_S = 30  # first lockout; doubles with every further failure
+LOCK_MAX_S = 3600  # back-off ceiling: one hour
+
+# Test builds only: the factory service key is derived from the serial number with
+# this published development secret, so emulators and HIL rigs can log in as service.
+# Clinical builds never use it: their service key must be provisioned in flash.
+DEV_SECRET = b"itb-pump-dev-secret/NOT-FOR-CLINICAL-USE"
+
+
+def dev_service_key(serial):
+    return hmac_sha256(DEV_SECRET, b"service|" + serial.encode())
+
+
+def login_mac(key, nonce_hex, role):
+    return hmac_sha256(key, (nonce_hex + "|" + role).encode())
+
+
+def session_key(key, nonce_hex):
+    return hmac_sha256(key, ("session|" + nonce_hex).encode())
+
+
+def frame_mac(skey, frame):
+    """MAC of a request frame: HMAC(session key, canonical JSON of the frame without 'mac')."""
+    body = {}
+    for k in frame:
+        if k != "mac":
+            body[k] = frame[k]
+    return hexlify(hmac_sha256(skey, canonical_json(body)))
+
+
+def sign(skey, frame):
+    """Host side: return a copy of frame with its 'mac' added."""
+    out = dict(frame)
+    out["mac"] = frame_mac(skey, frame)
+    return out
+
+
+def _key_from_hex(text):
+    if not isinstance(text, str) or len(text) < 2 * MIN_KEY_BYTES or len(text) % 2:
+        raise PumpError("E_BAD_ARGS", "key must be >= %d bytes as hex" % MIN_KEY_BYTES)
+    try:
+        return unhexlify(text)
+    except Exception:
+        raise PumpError("E_BAD_ARGS", "key is not hex")
+
+
+class Keyring:
+    """Per-pump, per-role keys. Persist with to_dict()/from_dict() (role -> hex string).
+
+    dev_serial: on test builds, the serial number from which the service key is
+    derived when none is provisioned (see DEV_SECRET). Leave None on clinical builds.
+    """
+
+    def __init__(self, keys=None, dev_serial=None):
+        self._keys = {}
+        self.dev_serial = dev_serial
+        if keys:
+            for role in keys:
+                self.set(role, keys[role])
+
+    def set(self, role, key):
+        if role not in ROLES:
+            raise PumpError("E_BAD_ARGS", "unknown role %s" % role)
+        if isinstance(key, str):
+            key = _key_from_hex(key)
+        if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+            raise PumpError("E_BAD_ARGS", "key must be >= %d bytes" % MIN_KEY_BYTES)
+        self._keys[role] = key
+
+    def remove(self, role):
+        if role in self._keys:
+            del self._keys[role]
+
+    def get(self, role):
+        key = self._keys.get(role)
+        if key is None and role == SERVICE and self.dev_serial:
+            key = dev_service_key(self.dev_serial)
+        return key
+
+    def roles(self):
+        return sorted(r for r in ROLES if self.get(r) is not None)
+
+    def to_dict(self):
+        out = {}
+        for role in self._keys:
+            out[role] = hexlify(self._keys[role])
+        return out
+
+    @classmethod
+    def from_dict(cls, d, dev_serial=None):
+        return cls(d or {}, dev_serial)
+
+
+class Auth:
+    """Login challenges, the current session and per-role lockout. Clock: now_s ints.
+
+    Use a clock that sim_warp does not move (hal.monotonic_s), so a warp does not
+    end a session or a lockout.
+    """
+
+    def __init__(self, keyring, random_bytes):
+        self.keyring = keyring
+        self.random_bytes = random_bytes
+        self._challenge = None  # (role, nonce_hex, issued_s)
+        self._session = None  # [role, skey, last_sq, last_s]
+        self._fails = {}  # role -> consecutive failures
+        self._locked_until = {}  # role -> now_s when the lockout ends
+
+    # -- queries
+    def role(self):
+        return self._session[0] if self._session else None
+
+    def locked_for_s(self, role, now_s):
+        until = self._locked_until.get(role, 0)
+        return until - now_s if until > now_s else 0
+
+    # -- login
+    def _check_role(self, role, now_s):
+        if role not in ROLES:
+            raise PumpError("E_BAD_ARGS", "role must be one of patient, clinician, service")
+        left = self.locked_for_s(role, now_s)
+        if left:
+            raise PumpError("E_AUTH_LOCKED", "retry in %d s" % left)
+        if self.keyring.get(role) is None:
+            raise PumpError("E_AUTH_NO_KEY", "no %s key provisioned" % role)
+
+    def begin(self, role, now_s):
+        self._check_role(role, now_s)
+        nonce = self.random_bytes(NONCE_BYTES)
+        if not isinstance(nonce, bytes) or len(nonce) != NONCE_BYTES:
+            raise PumpError("E_INTERNAL", "random source returned a bad nonce")
+        nonce_hex = hexlify(nonce)
+        self._session = None  # a new login ends the current session
+        self._challenge = (role, nonce_hex, now_s)
+        return nonce_hex
+
+    def _fail(self, role, now_s):
+        n = self._fails.get(role, 0) + 1
+        self._fails[role] = n
+        if n >= LOCK_AFTER_FAILURES:
+            lock_s = LOCK_BASE_S
+            k = n - LOCK_AFTER_FAILURES
+            while k > 0 and lock_s < LOCK_MAX_S:
+                lock_s *= 2
+                k -= 1
+            if lock_s > LOCK_MAX_S:
+                lock_s = LOCK_MAX_S
+            self._locked_until[role] = now_s + lock_s
+            return lock_s
+        return 0
+
+    def complete(self, role, mac_hex, now_s):
+        """Answer to the challenge. Returns the role on success, raises PumpError otherwise."""
+        self._check_role(role, now_s)
+        ch = self._challenge
+        if ch is None or ch[0] != role or now_s - ch[2] > CHALLENGE_TTL_S or now_s < ch[2]:
+            raise PumpError("E_AUTH_NO_CHALLENGE", "call auth_begin for %s first" % role)
+        self._challenge = None  # single use, whatever the outcome
+        key = self.keyring.get(role)
+        want = hexlify(login_mac(key, ch[1], role))
+        if not isinstance(mac_hex, str) or not consteq(want.encode(), mac_hex.lower().encode()):
+            lock_s = self._fail(role, now_s)
+            if lock_s:
+                raise PumpError("E_AUTH_LOCKED", "wrong response; retry in %d s" % lock_s)
+            raise PumpError("E_AUTH_BAD_MAC", "wrong challenge response")
+        self._fails[role] = 0
+        self._session = [role, session_key(key, ch[1]), -1, now_s]
+        return role
+
+    def logout(self):
+        self._session = None
+        self._challenge = None
+
+    # -- per-frame check
+    def check(self, frame, now_s):
+        """Role of an authenticated frame, None for an unauthenticated one; raises on a bad one.
+
+        Only a frame that passes every check updates the session (sq, idle clock).
+        """
+        if "mac" not in frame:
+            return None
+        s = self._session
+        if s is None:
+            raise PumpError("E_AUTH_REQUIRED", "no session; log in first")
+        if now_s - s[3] > SESSION_IDLE_S:
+            self._session = None
+            raise PumpError("E_AUTH_EXPIRED", "idle for more than %d s" % SESSION_IDLE_S)
+        mac = frame["mac"]
+        want = frame_mac(s[1], frame)
+        if not consteq(want.encode(), mac.lower().encode()):
+            raise PumpError("E_AUTH_BAD_MAC", "frame MAC does not verify")
+        sq = frame["sq"]
+        if sq <= s[2]:
+            raise PumpError("E_AUTH_REPLAY", "sq %d <= last %d" % (sq, s[2]))
+        s[2] = sq
+        s[3] = now_s
+        return s[0]
+
+
+def valid_sq(v):
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_ID
+
+
+def valid_mac(v):
+    if not isinstance(v, str) or len(v) != MAC_HEX_LEN:
+        return False
+    for ch in v:
+        if ch not in "0123456789abcdefABCDEF":
+            return False
+    return True

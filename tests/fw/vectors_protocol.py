@@ -1,0 +1,96 @@
+"""Golden protocol vectors as plain data (imported by CPython and MicroPython tests).
+
+Frozen: a change to any expected byte here is a wire-format change (bump PROTOCOL_VERSION).
+CRCs are CRC-32 (zlib/binascii) of the JSON bytes, 8 uppercase hex digits.
+"""
+
+# (object, exact frame bytes produced by protocol.encode)
+ENCODE = [
+    ({"id": 1, "cmd": "hello", "args": {}}, b'{"args":{},"cmd":"hello","id":1}*54E46EE5\n'),
+    ({"cmd": "status", "id": 7}, b'{"cmd":"status","id":7}*623AC10E\n'),
+    (
+        {"id": 2, "cmd": "x", "args": {"t": 'a"b\\c\n', "s": "\u00b5g \u00e9 \u2603 \U0001f600"}},
+        b'{"args":{"s":"\\u00b5g \\u00e9 \\u2603 \\ud83d\\ude00","t":"a\\"b\\\\c\\u000a"},'
+        b'"cmd":"x","id":2}*5587F12C\n',
+    ),
+    (
+        {"res": {"b": [1, -2, True, False, None], "a": {}}, "ok": True, "id": 3},
+        b'{"id":3,"ok":true,"res":{"a":{},"b":[1,-2,true,false,null]}}*054B2CAB\n',
+    ),
+    (
+        {"ev": "alarm_raised", "seq": 5, "t_s": 86400, "d": {"code": "low_reservoir"}},
+        b'{"d":{"code":"low_reservoir"},"ev":"alarm_raised","seq":5,"t_s":86400}*B69CA6A3\n',
+    ),
+    ({"a": "x*y"}, b'{"a":"x*y"}*9F1BE571\n'),
+]
+
+# Objects encode() must refuse (ValueError): non-str keys, too deep (floats: see the test).
+ENCODE_REFUSED = [
+    {1: "a"},
+    {"b": b"bytes"},
+    {"z": [[[[[[[[[[1]]]]]]]]]]},
+]
+
+_PAD999 = "x" * 999
+_PAD1000 = "x" * 1000
+
+# (input bytes, expected items). An expected item is a dict (decoded frame) or an
+# error code string (a FrameError with that code).
+DECODE = [
+    (b'{"args":{},"cmd":"hello","id":1}*54E46EE5\n', [{"args": {}, "cmd": "hello", "id": 1}]),
+    # CRLF line ending
+    (b'{"cmd":"status","id":7}*623AC10E\r\n', [{"cmd": "status", "id": 7}]),
+    # lowercase CRC digits accepted
+    (b'{"cmd":"status","id":7}*623ac10e\n', [{"cmd": "status", "id": 7}]),
+    # two frames merged in one read, blank lines ignored
+    (
+        b'\n\r\n{"cmd":"status","id":7}*623AC10E\n{"a":"x*y"}*9F1BE571\n\n',
+        [{"cmd": "status", "id": 7}, {"a": "x*y"}],
+    ),
+    (
+        b'{"args":{"role":"clinician"},"cmd":"auth_begin","id":9}*52B653D6\n',
+        [{"args": {"role": "clinician"}, "cmd": "auth_begin", "id": 9}],
+    ),
+    (b'{"s":"\\u00e9\\t"}*B718B5F7\n', [{"s": "\u00e9\t"}]),
+    (
+        b'{"d":{"code":"low_reservoir"},"ev":"alarm_raised","seq":5,"t_s":86400}*B69CA6A3\n',
+        [{"d": {"code": "low_reservoir"}, "ev": "alarm_raised", "seq": 5, "t_s": 86400}],
+    ),
+    # duplicate keys: the last wins (json.loads on both runtimes)
+    (b'{"a":1,"a":2}*88E1B453\n', [{"a": 2}]),
+    # wrong field types still decode; the link rejects them (E_FRAME_FIELDS)
+    (b'{"id":"1","cmd":"hello"}*5ADA998E\n', [{"id": "1", "cmd": "hello"}]),
+    # bad CRC (one digit changed)
+    (b'{"cmd":"status","id":7}*623AC10F\n', ["E_FRAME_CRC"]),
+    # body changed, CRC kept
+    (b'{"cmd":"status","id":8}*623AC10E\n', ["E_FRAME_CRC"]),
+    # no CRC at all, short CRC, non-hex CRC
+    (b'{"cmd":"status","id":7}\n', ["E_FRAME_NO_CRC"]),
+    (b'{"cmd":"status","id":7}*623AC10\n', ["E_FRAME_NO_CRC"]),
+    (b'{"cmd":"status","id":7}*623AC1G0\n', ["E_FRAME_NO_CRC"]),
+    # line noise, then a good frame
+    (b'\x00\xffnoise\x1b[A\n{"a":"x*y"}*9F1BE571\n', ["E_FRAME_NO_CRC", {"a": "x*y"}]),
+    # noise glued to the front of a frame spoils that line only
+    (b'zz{"a":"x*y"}*9F1BE571\n{"a":"x*y"}*9F1BE571\n', ["E_FRAME_CRC", {"a": "x*y"}]),
+    # valid CRC over bodies that are not acceptable JSON objects
+    (b"[1,2]*088B50BF\n", ["E_FRAME_JSON"]),
+    (b'{"f":1.5}*90FE6A51\n', ["E_FRAME_JSON"]),
+    (b'{"a":1*A702FC6E\n', ["E_FRAME_JSON"]),
+    (b'{"a":NaN}*D1088ED5\n', ["E_FRAME_JSON"]),
+    (b'{"s":"\xff\xfe"}*CD6049DF\n', ["E_FRAME_JSON"]),
+    (b'{"z":[[[[[[[[[[1]]]]]]]]]]}*27C1949E\n', ["E_FRAME_JSON"]),
+    # exactly 1024 bytes including the newline: accepted
+    (
+        b'{"id":1,"p":"' + _PAD999.encode() + b'"}*383CF19F\n',
+        [{"id": 1, "p": _PAD999}],
+    ),
+    # 1025 bytes: oversize, then the next line decodes (resync at the newline)
+    (
+        b'{"id":1,"p":"' + _PAD1000.encode() + b'"}*C036BAD5\n{"a":"x*y"}*9F1BE571\n',
+        ["E_FRAME_OVERSIZE", {"a": "x*y"}],
+    ),
+    # a long run of garbage without newlines is reported once, then resync
+    (b"A" * 5000 + b'\n{"a":"x*y"}*9F1BE571\n', ["E_FRAME_OVERSIZE", {"a": "x*y"}]),
+    # an unterminated partial line yields nothing yet
+    (b'{"a":"x*y"}*9F1BE5', []),
+]

@@ -16,6 +16,7 @@ the ring is scanned and the log resumes after the highest valid seq; a record
 torn by power loss fails its CRC (or sits at the wrong slot) and is ignored,
 and the next append reuses its seq and slot.
 """
+
 import struct
 
 import compat
@@ -26,6 +27,7 @@ _FMT = "<IiHHii"
 _BODY = 20
 I32_MAX = 0x7FFFFFFF
 I32_MIN = -0x80000000
+SCAN_CHUNK = 32  # records per read during recovery (768 bytes)
 
 # Stable event codes. Numbers never change once released; add at the end.
 CODES = {
@@ -103,7 +105,7 @@ def unpack(blob, off=0):
     if len(blob) < off + REC_LEN:
         return None
     crc = struct.unpack_from("<I", blob, off + _BODY)[0]
-    if compat.crc32(blob[off:off + _BODY]) != crc:
+    if compat.crc32(blob[off : off + _BODY]) != crc:
         return None
     seq, t_s, code, _rsv, a, b = struct.unpack_from(_FMT, blob, off)
     if seq == 0:
@@ -125,18 +127,38 @@ class EventLog:
         self.last_seq = 0
         self._recover()
 
+    def _chunks(self):
+        """Yield (first_slot, blob) over the ring file; read_at keeps the peak
+        RAM to one chunk (the Pico has ~200 KiB of heap), else one read()."""
+        if not self._has_read_at:
+            blob = self.flash.read(self.name)
+            if blob:
+                yield 0, blob
+            return
+        slot = 0
+        while slot < self.capacity:
+            n = self.capacity - slot
+            if n > SCAN_CHUNK:
+                n = SCAN_CHUNK
+            blob = self.flash.read_at(self.name, slot * REC_LEN, n * REC_LEN)
+            if not blob:
+                return
+            yield slot, blob
+            if len(blob) < n * REC_LEN:
+                return
+            slot += n
+
     def _recover(self):
-        blob = self.flash.read(self.name)
         first = 0
         last = 0
-        if blob:
-            cap = self.capacity
+        cap = self.capacity
+        for slot0, blob in self._chunks():
             n = len(blob) // REC_LEN
-            if n > cap:
-                n = cap
+            if slot0 + n > cap:
+                n = cap - slot0
             for i in range(n):
                 rec = unpack(blob, i * REC_LEN)
-                if rec is None or rec[0] % cap != i:
+                if rec is None or rec[0] % cap != slot0 + i:
                     continue
                 s = rec[0]
                 if s > last:

@@ -17,6 +17,7 @@ Fault injection (emulator and tests), identical on both back-ends:
 FileFlash uses only open/seek/read/write and os.stat/os.mkdir/os.remove/
 os.listdir, which CPython and MicroPython's littlefs VFS both have.
 """
+
 import os
 
 EIO = 5  # errno EIO
@@ -59,7 +60,7 @@ class MemoryFlash(_Faults):
 
     def read_at(self, name, offset, n):
         f = self.files.get(name)
-        return None if f is None else bytes(f[offset:offset + n])
+        return None if f is None else bytes(f[offset : offset + n])
 
     def write(self, name, data):
         data, torn = self._pre_write(data)
@@ -75,7 +76,7 @@ class MemoryFlash(_Faults):
             self.files[name] = f
         if len(f) < offset:
             f.extend(bytes(offset - len(f)))
-        f[offset:offset + len(data)] = data
+        f[offset : offset + len(data)] = data
         if torn:
             raise PowerLoss()
 

@@ -13,6 +13,7 @@ and compares, and only then counts it as current. load() returns the valid
 slot with the highest seq. A torn or failed write therefore only ever damages
 the older slot.
 """
+
 import json
 import struct
 

@@ -5,6 +5,7 @@ guard -> `conditions`, action -> `after`, source "*" -> every non-final state.
 tests/host/test_fsm_transitions.py drives both engines with random trigger
 sequences and requires the same state after every step.
 """
+
 import os
 import sys
 

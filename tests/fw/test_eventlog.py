@@ -1,5 +1,6 @@
 """Persistent ring event log (issue 2, "Persistence and log": ring of at least
 1 000 entries, persisted, readable by sequence range)."""
+
 import os
 import time
 
@@ -39,12 +40,34 @@ def fill(log, n, t0=100):
 def test_codes_table():
     c = eventlog.CODES
     assert c["reset"] == 1 and c["programme"] == 2 and c["refill"] == 3
-    for name in ("boot", "reset_unclean", "programme", "refill", "fill_rejected",
-                 "bolus_start", "bolus_refused", "bolus_end", "patient_bolus",
-                 "patient_bolus_refused", "alarm_raised", "alarm_cleared",
-                 "alarm_silenced", "stop", "resume", "time_set", "settings",
-                 "override", "auth_fail", "stall", "flash_error", "eri", "eos",
-                 "profile", "bridge_start", "prime_start"):
+    for name in (
+        "boot",
+        "reset_unclean",
+        "programme",
+        "refill",
+        "fill_rejected",
+        "bolus_start",
+        "bolus_refused",
+        "bolus_end",
+        "patient_bolus",
+        "patient_bolus_refused",
+        "alarm_raised",
+        "alarm_cleared",
+        "alarm_silenced",
+        "stop",
+        "resume",
+        "time_set",
+        "settings",
+        "override",
+        "auth_fail",
+        "stall",
+        "flash_error",
+        "eri",
+        "eos",
+        "profile",
+        "bridge_start",
+        "prime_start",
+    ):
         assert name in c, name
     assert len(eventlog.NAMES) == len(c)  # codes unique
     for name in c:
@@ -217,3 +240,35 @@ def test_file_backed_log():
     assert [r[0] for r in log.read(0, 99)] == list(range(5, 12))
     assert log.append(5, PROG) == 12
     rmtree(d)
+
+
+class PlainFlash:
+    """A HAL flash offering only the design.md minimum (no read_at)."""
+
+    def __init__(self):
+        self.inner = flash.MemoryFlash()
+
+    def read(self, name):
+        return self.inner.read(name)
+
+    def write(self, name, data):
+        self.inner.write(name, data)
+
+    def write_at(self, name, offset, data):
+        self.inner.write_at(name, offset, data)
+
+    def remove(self, name):
+        self.inner.remove(name)
+
+
+def test_recovery_chunked_and_without_read_at():
+    for f in (flash.MemoryFlash(), PlainFlash()):
+        log = eventlog.EventLog(f, capacity=100)  # > SCAN_CHUNK, not a multiple
+        fill(log, 250)
+        log = eventlog.EventLog(f, capacity=100)
+        assert (log.first_seq, log.last_seq) == (151, 250)
+        assert [r[0] for r in log.read(0, 1000)] == list(range(151, 251))
+        log = eventlog.EventLog(f, capacity=100)
+        fill(log, 37)
+        log = eventlog.EventLog(f, capacity=100)
+        assert (log.first_seq, log.last_seq) == (188, 287)

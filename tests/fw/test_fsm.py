@@ -1,4 +1,5 @@
 """Firmware state machine: table sanity and engine behaviour (issue 2, "State machine")."""
+
 import fsm
 
 
@@ -134,8 +135,13 @@ def test_bolus_cycle():
     assert m.fire("bolus_start") and m.fire("stop")
     assert m.state == "stopped"
     assert m.model.calls == [
-        "start_bolus", "restart_delivery", "end_bolus",
-        "start_bolus", "end_bolus", "start_bolus", "stop_delivery",
+        "start_bolus",
+        "restart_delivery",
+        "end_bolus",
+        "start_bolus",
+        "end_bolus",
+        "start_bolus",
+        "stop_delivery",
     ]
 
 

@@ -1,5 +1,6 @@
 """Flash back-ends and the A/B state store (issue 2, "Persistence and log":
 atomic writes, torn-write recovery)."""
+
 import os
 import time
 
@@ -43,6 +44,7 @@ def both_flashes(tag):
 
 
 # ---- flash back-ends ------------------------------------------------------
+
 
 def check_flash_basics(f):
     assert f.read("x") is None
@@ -126,6 +128,7 @@ def test_fileflash_persists_across_instances():
 
 
 # ---- A/B store ------------------------------------------------------------
+
 
 def test_empty_store_loads_none():
     assert store.StateStore(flash.MemoryFlash()).load() is None

@@ -1,4 +1,5 @@
 """The firmware engine and `transitions` run the same table and agree (issue 2, "State machine")."""
+
 import os
 import sys
 

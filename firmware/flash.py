@@ -96,13 +96,17 @@ def _exists(path):
 
 
 class FileFlash(_Faults):
-    """One file per name in `root_dir` (created if missing, one level)."""
+    """One file per name in `root_dir` (created with its parents if missing)."""
 
     def __init__(self, root_dir):
         _Faults.__init__(self)
         root_dir = root_dir.rstrip("/") or "/"
-        if not _exists(root_dir):
-            os.mkdir(root_dir)
+        # create missing parents too (os.makedirs is not on MicroPython)
+        parts = root_dir.split("/")
+        for i in range(1, len(parts) + 1):
+            p = "/".join(parts[:i])
+            if p and not _exists(p):
+                os.mkdir(p)
         self.root = root_dir
 
     def _path(self, name):

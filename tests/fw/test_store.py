@@ -124,6 +124,11 @@ def test_fileflash_persists_across_instances():
     f = flash.FileFlash(d)
     f.write("k", b"\x00\x01\xff")
     assert flash.FileFlash(d).read("k") == b"\x00\x01\xff"
+    sub = flash.FileFlash(d + "/deep/er")
+    sub.write("k", b"1")
+    assert flash.FileFlash(d + "/deep/er/").read("k") == b"1"
+    rmtree(d + "/deep/er")
+    os.rmdir(d + "/deep")
     rmtree(d)
 
 

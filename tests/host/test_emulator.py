@@ -1,0 +1,382 @@
+"""Emulator tests: real pty and TCP clients (pyserial), restart with --state, MicroPython runtime.
+
+Two layers:
+* the front end + glue against a tiny stub firmware (STUB_* below, same interface as
+  firmware/runtime.py + hal_sim.py) so the transport is tested on its own;
+* the real firmware (firmware/runtime.py), on CPython and under MicroPython.
+No timing assertions: every wait has a generous deadline and only bounds a hang.
+"""
+import importlib.util
+import io
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HOST = os.path.join(ROOT, "host")
+FIRMWARE = os.path.join(ROOT, "firmware")
+sys.path.insert(0, HOST)
+
+from pumpctl import fwpath  # noqa: E402
+from pumpctl.emulator import Emulator, LocalBackend, _is_event  # noqa: E402
+from pumpctl.vclock import VClock  # noqa: E402
+
+fwpath.ensure()
+import protocol  # noqa: E402
+
+HAVE_REAL = os.path.isfile(os.path.join(FIRMWARE, "runtime.py")) and os.path.isfile(
+    os.path.join(FIRMWARE, "hal_sim.py"))
+NODE = shutil.which("node")
+
+
+def _mpy_available():
+    if not NODE:
+        return False
+    pkg = os.path.join("@micropython", "micropython-webassembly-pyscript", "micropython.mjs")
+    if os.path.isfile(os.path.join(ROOT, "node_modules", pkg)):
+        return True
+    nm = os.environ.get("MPY_NODE_MODULES")
+    return bool(nm) and os.path.isfile(os.path.join(nm, pkg))
+
+
+HAVE_MPY = _mpy_available()
+need_mpy = pytest.mark.skipif(not HAVE_MPY, reason="MicroPython WASM package not installed (make setup)")
+need_real = pytest.mark.skipif(not HAVE_REAL, reason="firmware/runtime.py + hal_sim.py not present yet")
+
+# ---- stub firmware (runs on CPython and MicroPython) -----------------------------------
+STUB_RUNTIME = '''
+from protocol import Decoder, FrameError, encode, event_obj, reply_err, reply_ok
+
+
+class PumpRuntime:
+    def __init__(self, hal, build="test"):
+        self.hal = hal
+        self.build = build
+        self.dec = Decoder()
+        self.seq = 0
+        self.next_s = 0
+        self.boots = 0
+
+    def _ev(self, ev, d):
+        self.seq += 1
+        return encode(event_obj(ev, self.seq, self.hal.monotonic_s(), d))
+
+    def boot(self):
+        b = self.hal.flash.read("boots")
+        self.boots = (int(b) if b else 0) + 1
+        self.hal.flash.write("boots", str(self.boots).encode())
+        self.hal.led("ok")
+        self.next_s = self.hal.monotonic_s() + 10
+        return self._ev("boot", {"boots": self.boots})
+
+    def feed(self, data):
+        out = []
+        for item in self.dec.feed(data):
+            if isinstance(item, FrameError):
+                out.append(encode(reply_err(None, item.code)))
+                continue
+            cmd = item.get("cmd")
+            args = item.get("args", {})
+            res = {}
+            if cmd == "hello":
+                res = {"model": self.hal.model, "serial": self.hal.serial, "build": self.build,
+                       "boots": self.boots}
+            elif cmd == "status":
+                res = {"t_s": self.hal.monotonic_s(), "boots": self.boots}
+            elif cmd == "poke":
+                out.append(self._ev("poked", {}))
+            elif cmd == "sim_fault":
+                kind = args.get("kind")
+                if kind == "serial_noise":
+                    self.hal.serial_noise_ppm = args.get("ppm", 0)
+                elif kind == "buzz":
+                    self.hal.buzzer("test")
+                elif kind == "power_loss":
+                    self.hal.flash.tear_next_write_after = 1
+                    self.hal.flash.write("boots", b"41")
+            else:
+                out.append(encode(reply_err(item.get("id"), "E_UNKNOWN_CMD")))
+                continue
+            out.append(encode(reply_ok(item.get("id"), res)))
+        return b"".join(out)
+
+    def tick(self):
+        if self.hal.monotonic_s() >= self.next_s:
+            self.next_s += 10
+            return self._ev("beat", {})
+        return b""
+
+    def next_due_s(self):
+        return self.next_s
+'''
+
+STUB_HAL = '''
+class SimHal:
+    def __init__(self, flash=None, model=20, serial="X", seed=None):
+        self.flash = flash
+        self.model = model
+        self.serial = serial
+        self.serial_noise_ppm = 0
+
+    def monotonic_s(self):
+        return 0
+
+    def buzzer(self, pattern):
+        self.last_buzzer = pattern
+
+    def led(self, state):
+        self.last_led = state
+'''
+
+
+@pytest.fixture(scope="module")
+def stub_fw(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stubfw")
+    for name in ("compat.py", "protocol.py", "flash.py"):
+        shutil.copy(os.path.join(FIRMWARE, name), str(d / name))
+    (d / "runtime.py").write_text(STUB_RUNTIME)
+    (d / "hal_sim.py").write_text(STUB_HAL)
+    return str(d)
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def stub_backend_factory(stub_dir):
+    import flash
+
+    rt = _load(os.path.join(stub_dir, "runtime.py"), "emu_stub_runtime")
+    hal = _load(os.path.join(stub_dir, "hal_sim.py"), "emu_stub_hal_sim")
+    return lambda opts: LocalBackend(opts, modules=(rt, hal, flash))
+
+
+# ---- client helpers ---------------------------------------------------------------------
+_ids = iter(range(1, 1 << 30))
+
+
+def request(port, cmd, args=None, timeout=10.0):
+    """Send one request frame; return the reply dict with the same id (events are skipped)."""
+    rid = next(_ids)
+    port.write(protocol.encode({"id": rid, "cmd": cmd, "args": args or {}}))
+    return read_until(port, lambda o: o.get("id") == rid, timeout)
+
+
+def read_until(port, pred, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = port.readline()
+        if not line:
+            continue
+        obj = protocol.decode_line(line.rstrip(b"\n"))
+        assert isinstance(obj, dict), (line, obj)
+        if pred(obj):
+            return obj
+    raise AssertionError("no matching frame within %.0f s" % timeout)
+
+
+def open_port(url):
+    return serial.serial_for_url(url, baudrate=115200, timeout=0.5)
+
+
+class EmuProc:
+    """``python -m pumpctl.emulator`` as a subprocess; parses the printed pty/tcp lines."""
+
+    def __init__(self, *args):
+        env = dict(os.environ, PYTHONPATH=HOST + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.log = io.BytesIO()
+        self.p = subprocess.Popen([sys.executable, "-m", "pumpctl.emulator", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env, cwd=ROOT)
+        self.pty = self.tcp = None
+        while self.pty is None or self.tcp is None:
+            line = self.p.stdout.readline().decode()
+            if not line:
+                raise AssertionError("emulator exited: %s" % self.p.stderr.read().decode())
+            if line.startswith("pty: "):
+                self.pty = line[5:].strip()
+            elif line.startswith("tcp: "):
+                self.tcp = line[5:].strip()
+
+    def stop(self, sig=signal.SIGTERM):
+        self.p.send_signal(sig)
+        try:
+            _out, err = self.p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            _out, err = self.p.communicate()
+        self.stderr = err.decode()
+        return self.p.returncode
+
+
+# ---- virtual clock -------------------------------------------------------------------------
+def test_vclock_scales_real_time_and_never_goes_back():
+    t = [100.0]
+    c = VClock(speed=60, time_fn=lambda: t[0])
+    assert c.now_s() == 0
+    t[0] += 1.5
+    assert c.now_s() == 90
+    assert c.real_delay_until(120) == pytest.approx(0.5)
+    assert c.real_delay_until(10) == 0.0
+    t[0] -= 1.0  # a misbehaving time source must not move pump time back
+    assert c.now_s() == 90
+    t[0] += 1.0
+    c.set_speed(1)
+    t[0] += 2.0
+    assert c.now_s() == 92
+
+
+def test_vclock_rejects_bad_speed():
+    with pytest.raises(ValueError):
+        VClock(speed=0)
+
+
+def test_event_classification():
+    assert _is_event(protocol.encode(protocol.event_obj("alarm", 3, 10, {})))
+    assert not _is_event(protocol.encode(protocol.reply_ok(1, {"ev": 1})))
+    assert not _is_event(b"garbage\n")
+
+
+# ---- front end against the stub firmware, in-process --------------------------------------------
+def test_inprocess_pty_and_tcp_hello_events_and_reconnect(stub_fw, tmp_path):
+    log = io.StringIO()
+    emu = Emulator(backend_factory=stub_backend_factory(stub_fw), log=log, out=io.StringIO(),
+                   state=str(tmp_path / "st"), serial="SN123", model=40, speed=20)
+    with emu:
+        assert emu.pty_path.startswith("/dev/") and emu.tcp_url.startswith("socket://127.0.0.1:")
+        with open_port(emu.pty_path) as a, open_port(emu.tcp_url) as b:
+            ra = request(a, "hello")
+            rb = request(b, "hello")
+            assert ra["ok"] and ra["res"]["serial"] == "SN123" and ra["res"]["model"] == 40
+            assert rb["res"] == ra["res"]
+            # a reply goes to the asker only; an event caused by a request goes to everyone
+            request(b, "poke")
+            assert read_until(a, lambda o: o.get("ev") == "poked")["seq"] >= 1
+            # ticks push events (stub: every 10 pump s; speed 20 -> every 0.5 s) to all clients
+            read_until(a, lambda o: o.get("ev") == "beat")
+            read_until(b, lambda o: o.get("ev") == "beat")
+            # garbage is answered with an error naming it, and the link still works
+            b.write(b"this is not a frame\n")
+            assert read_until(b, lambda o: "err" in o)["err"]["code"] == "E_FRAME_NO_CRC"
+            # split writes are reassembled per client
+            frame = protocol.encode({"id": 777, "cmd": "status", "args": {}})
+            b.write(frame[:7])
+            b.flush()
+            time.sleep(0.05)
+            b.write(frame[7:])
+            assert read_until(b, lambda o: o.get("id") == 777)["ok"]
+        # disconnect both, reconnect both
+        with open_port(emu.pty_path) as a, open_port(emu.tcp_url) as b:
+            assert request(a, "status")["ok"]
+            assert request(b, "status")["ok"]
+            request(b, "sim_fault", {"kind": "buzz"})
+    text = log.getvalue()
+    assert "led ok" in text and "buzzer test" in text
+    assert "client disconnected" in text
+
+
+def test_inprocess_power_loss_reboots_from_flash(stub_fw):
+    log = io.StringIO()
+    with Emulator(backend_factory=stub_backend_factory(stub_fw), log=log, out=io.StringIO(), no_pty=True) as emu:
+        with open_port(emu.tcp_url) as b:
+            assert request(b, "hello")["res"]["boots"] == 1
+            # the pump dies mid-request: no reply, but it reboots and announces itself
+            b.write(protocol.encode({"id": 99, "cmd": "sim_fault", "args": {"kind": "power_loss"}}))
+            read_until(b, lambda o: o.get("ev") == "boot")
+            assert request(b, "hello")["res"]["boots"] == 5  # torn write of "41" left "4"; reboot adds 1
+    assert "power lost_mid_write_rebooting" in log.getvalue()
+
+
+def test_inprocess_serial_noise_fault_reaches_the_byte_path(stub_fw):
+    with Emulator(backend_factory=stub_backend_factory(stub_fw), log=io.StringIO(), out=io.StringIO(),
+                  no_pty=True, seed=1) as emu:
+        with open_port(emu.tcp_url) as b:
+            assert emu._noise(b"A" * 1000) == b"A" * 1000
+            # the reply to this very request is already noisy: do not parse it
+            b.write(protocol.encode({"id": 5, "cmd": "sim_fault", "args": {"kind": "serial_noise", "ppm": 100000}}))
+            deadline = time.monotonic() + 10
+            while emu.backend.noise_ppm != 100000 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert emu.backend.noise_ppm == 100000
+            noisy = emu._noise(b"A" * 10000)
+            assert noisy != b"A" * 10000 and len(noisy) == 10000
+            assert sum(x != 0x41 for x in noisy) > 100  # ~1000 expected at 10 %
+
+
+def test_noise_rate_option_flips_bits_at_about_the_rate():
+    class _B:
+        noise_ppm = 0
+
+    emu = Emulator(noise_rate=50000, seed=7, log=io.StringIO(), out=io.StringIO())
+    emu.backend = _B()
+    data = bytes(100000)
+    flipped = sum(bin(x).count("1") for x in emu._noise(data))
+    assert 2500 < flipped < 7500  # 5 % of 100 000 bytes = 5000 expected
+
+
+# ---- subprocess emulator: stub firmware on both runtimes ------------------------------------
+@pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=need_mpy)])
+def test_subprocess_stub_state_survives_restart(stub_fw, tmp_path, runtime):
+    state = str(tmp_path / "state")
+    args = ["--firmware-dir", stub_fw, "--state", state, "--runtime", runtime, "--serial", "SN9"]
+    e = EmuProc(*args)
+    try:
+        with open_port(e.pty) as a:
+            r = request(a, "hello", timeout=30)
+            assert r["res"] == {"model": 20, "serial": "SN9", "build": "test", "boots": 1}
+        with open_port(e.tcp) as b:
+            assert request(b, "status")["res"]["boots"] == 1
+    finally:
+        assert e.stop() == 0
+    assert "stopped" in e.stderr
+    assert sorted(os.listdir(state)) == ["boots"]
+    e = EmuProc(*args)
+    try:
+        with open_port(e.tcp) as b:
+            assert request(b, "hello", timeout=30)["res"]["boots"] == 2
+    finally:
+        assert e.stop(signal.SIGINT) == 0
+
+
+# ---- the real firmware -----------------------------------------------------------------------
+@need_real
+@pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=need_mpy)])
+def test_real_firmware_hello_status_and_restart(tmp_path, runtime):
+    state = str(tmp_path / "state")
+    args = ["--state", state, "--runtime", runtime, "--serial", "EMU-T1", "--model", "40"]
+    e = EmuProc(*args)
+    try:
+        with open_port(e.pty) as a:
+            hello = request(a, "hello", timeout=30)
+            assert hello["ok"], hello
+            assert json.dumps(hello["res"])  # plain JSON
+        with open_port(e.tcp) as b:
+            st = request(b, "status")
+            assert st["ok"], st
+        rtts = []
+        with open_port(e.pty) as a:
+            for _ in range(50):
+                t0 = time.perf_counter()
+                assert request(a, "status")["ok"]
+                rtts.append(time.perf_counter() - t0)
+        print("\n[%s] median status round trip over pty: %.3f ms" % (runtime, statistics.median(rtts) * 1e3))
+    finally:
+        assert e.stop() == 0
+    assert os.listdir(state)  # the flash is on disk
+    e = EmuProc(*args)
+    try:
+        with open_port(e.tcp) as b:
+            hello2 = request(b, "hello", timeout=30)
+            assert hello2["res"] == hello["res"]
+    finally:
+        assert e.stop() == 0

@@ -1,0 +1,260 @@
+"""Command handlers: protocol command name -> controller operation.
+
+The link has already checked framing, authentication and role. Every handler either
+returns a result dict or raises PumpError before changing anything (stage/commit:
+validation happens at stage; commit only applies what was validated and hashed).
+"""
+import hashlib
+from compat import hexlify
+from protocol import PumpError, PROTOCOL_VERSION, canonical_json
+import pumpmodel as pm
+import schedule
+import clinical
+from delivery import Ledger
+
+try:
+    import build_info
+except ImportError:
+    build_info = None
+
+FW_VERSION = "0.1.0"
+LOG_PAGE = 24           # entries per log_read reply: keeps replies well inside one frame
+DISCREPANCY_PM = 145    # refill discrepancy flag: > 14.5 % expected vs withdrawn (issue 4)
+
+
+def _int(args, key, lo, hi, default=None):
+    return schedule._get_int(args, key, lo, hi, default)
+
+
+def _hash(obj):
+    return hexlify(hashlib.sha256(canonical_json(obj)).digest()[:8])
+
+
+def _forecast(ctl, t, plan, conc, fill_nl, base_reset):
+    """Alarm and empty dates for a what-if (staged programme or refill) from the exact schedule."""
+    L = Ledger()
+    L.load(ctl.ledger.to_dict(), ctl.ledger.plan)
+    L.rebase(t, plan=plan, conc_ug_ml=conc, keep_plan=plan is not None)
+    if base_reset:
+        L.base_nl = L.base_nl - ctl.strokes_fill * ctl.stroke_nl
+    if L.plan is None:
+        return {"alarm_t_s": None, "empty_t_s": None}
+    return {"alarm_t_s": L.first_t_reaching(fill_nl - ctl.settings["low_res_nl"], t),
+            "empty_t_s": L.first_t_reaching(fill_nl, t)}
+
+
+def _plan_summary(plan, conc):
+    totals = plan.day_totals_ng()
+    daily = sum(x for _, x in totals) // len(totals)
+    return {"daily_ng": daily, "daily_nl": pm.flow_nl_day(daily, conc),
+            "day_totals_ng": [x for _, x in totals] if len(totals) > 1 else [daily]}
+
+
+def hello(ctl, args, t):
+    return {"protocol": PROTOCOL_VERSION, "fw_version": FW_VERSION,
+            "build_hash": getattr(build_info, "BUILD_HASH", "dev"), "build": ctl.build,
+            "model": ctl.model_id, "serial": ctl.serial, "capacity_nl": ctl.model["capacity_nl"],
+            "stroke_nl": ctl.stroke_nl}
+
+
+def status(ctl, args, t):
+    rem = ctl.battery_remaining_nah(t)
+    import battery as bat
+    cur = bat.current_na(ctl.strokes_per_day())
+    ev = ctl._events
+    return {"state": ctl.fsm.state, "mode": ctl.programme["mode"] if ctl.programme else "none",
+            "t_s": t, "clock_set": ctl.clock_set, "reservoir_nl": ctl.reservoir_nl(t),
+            "conc_ug_ml": ctl.conc_ug_ml, "rate_ng_day": ctl.ledger.rate_ng_day(t),
+            "flow_nl_day": pm.flow_nl_day(ctl.ledger.rate_ng_day(t), ctl.conc_ug_ml),
+            "daily_ng": ctl.daily_ng(), "delivered_nl": ctl.strokes_fill * ctl.stroke_nl,
+            "alarms": sorted(ctl.alarms.active), "alarm_t_s": ev.get("low_reservoir"),
+            "empty_t_s": ev.get("reservoir_empty"), "bolus": ctl.bolus_kind,
+            "battery_nah": rem, "battery_life_s": bat.life_s(rem, cur), "eri_t_s": ctl.eri_t_s,
+            "eri_due_t_s": ev.get("eri"), "eos_t_s": ev.get("eos"), "strokes": ctl.strokes_total}
+
+
+def programme_get(ctl, args, t):
+    out = {"programme": ctl.programme, "conc_ug_ml": ctl.conc_ug_ml}
+    if ctl.plan is not None:
+        out.update(_plan_summary(ctl.plan, ctl.conc_ug_ml))
+        out["windows"] = ctl.plan.change_windows()
+    return out
+
+
+def programme_stage(ctl, args, t):
+    if ctl.fsm.state == "end_of_life":
+        raise PumpError("E_STATE", "end of service: the pump cannot be programmed")
+    norm = schedule.normalise(args.get("programme"), ctl.conc_ug_ml, ctl.model)
+    plan = schedule.Plan(norm)
+    summary = _plan_summary(plan, ctl.conc_ug_ml)
+    old = ctl.daily_ng()
+    checks = clinical.check_programme(ctl, old, summary["daily_ng"], t, args)
+    h = _hash(norm)
+    ctl.staged = ("programme", norm, h, summary["daily_ng"], checks)
+    out = {"programme": norm, "hash": h, "old_daily_ng": old, "before": _forecast(
+        ctl, t, ctl.ledger.plan, ctl.conc_ug_ml, ctl.fill_nl, False), "after": _forecast(
+        ctl, t, plan, ctl.conc_ug_ml, ctl.fill_nl, False), "checks": checks}
+    out.update(summary)
+    return out
+
+
+def _take_staged(ctl, kind, args):
+    st = ctl.staged
+    if st is None or st[0] != kind:
+        raise PumpError("E_NO_STAGED", "stage a %s first" % kind)
+    if args.get("hash") != st[2]:
+        raise PumpError("E_HASH_MISMATCH", "staged %s has hash %s" % (kind, st[2]))
+    ctl.staged = None
+    return st
+
+
+def programme_commit(ctl, args, t):
+    if ctl.fsm.state in ("end_of_life", "boot"):
+        raise PumpError("E_STATE", "cannot programme in state %s" % ctl.fsm.state)
+    _, norm, h, new_daily, checks = _take_staged(ctl, "programme", args)
+    old = ctl.daily_ng()
+    ctl.programme = norm
+    ctl.plan = schedule.Plan(norm)
+    clinical.on_commit(ctl, old, new_daily, t, checks)
+    ctl._now = t
+    ctl._log("programme", old, new_daily)
+    ctl.fire("programme_commit", t)
+    return {"hash": h, "state": ctl.fsm.state, "daily_ng": new_daily}
+
+
+def refill_stage(ctl, args, t):
+    if ctl.fsm.state in ("bolus", "end_of_life", "boot"):
+        raise PumpError("E_STATE", "refill not allowed in state %s" % ctl.fsm.state)
+    cap = ctl.model["capacity_nl"]
+    withdrawn = _int(args, "withdrawn_nl", 0, 2 * cap)
+    conc = _int(args, "conc_ug_ml", 0, 1000000, ctl.conc_ug_ml)
+    added = _int(args, "added_nl", 0, 1000000000)
+    if conc < pm.CONC_MIN_UG_ML or conc > pm.CONC_MAX_UG_ML:
+        raise PumpError("E_CONC", "%d mcg/mL: allowed 1..2000 (500 and 2000 supplied, 50 screening)" % conc)
+    if added > cap:
+        ctl._now = t
+        ctl._log("fill_rejected", added, cap)
+        raise PumpError("E_OVERFILL", "%d nL exceeds the %d nL reservoir" % (added, cap))
+    norm = None
+    if ctl.programme is not None:
+        norm = schedule.normalise(ctl.programme, conc, ctl.model)  # flows at the new strength
+    expected = ctl.reservoir_nl(t)
+    diff = expected - withdrawn if expected > withdrawn else withdrawn - expected
+    pm_ = diff * 1000 // (expected if expected > 0 else 1)
+    bridge = None
+    if conc != ctl.conc_ug_ml and ctl.ledger.plan is not None:
+        vol = ctl.settings["catheter_nl"] + ctl.model["pathway_nl"]
+        flow = pm.flow_nl_day(ctl.ledger.rate_ng_day(t), ctl.conc_ug_ml)
+        bridge = {"volume_nl": vol, "flow_nl_day": flow, "duration_s": -(-vol * pm.DAY_S // flow)}
+    payload = {"withdrawn_nl": withdrawn, "added_nl": added, "conc_ug_ml": conc, "bridge": bridge}
+    h = _hash(payload)
+    ctl.staged = ("refill", payload, h, None, None)
+    plan = schedule.Plan(norm) if norm is not None and ctl.ledger.plan is not None else None
+    return {"hash": h, "expected_nl": expected, "withdrawn_nl": withdrawn, "discrepancy_permille": pm_,
+            "discrepancy_flag": pm_ > DISCREPANCY_PM, "added_nl": added, "conc_ug_ml": conc,
+            "bridge": bridge, "after": _forecast(ctl, t, plan, conc, added, True)}
+
+
+def refill_commit(ctl, args, t):
+    _, p, h, _, _ = _take_staged(ctl, "refill", args)
+    ctl.fire("refill_commit", t)
+    led = ctl.ledger
+    old_rate = led.rate_ng_day(t)
+    old_conc = ctl.conc_ug_ml
+    led.rebase(t, conc_ug_ml=p["conc_ug_ml"])
+    led.base_nl -= ctl.strokes_fill * ctl.stroke_nl   # keep only the sub-stroke remainder
+    ctl.strokes_fill = 0
+    ctl.fill_nl = p["added_nl"]
+    ctl.conc_ug_ml = p["conc_ug_ml"]
+    ctl.refill_t_s = t
+    ctl._now = t
+    ctl._log("refill", p["added_nl"], p["conc_ug_ml"])
+    if p["bridge"] is not None:
+        # The pathway still holds the old strength: deliver it at the old volume flow so the
+        # patient keeps the old dose until the new drug reaches the catheter tip.
+        rate = old_rate * p["conc_ug_ml"] // old_conc
+        led.add_override(t, t + p["bridge"]["duration_s"], rate, True)
+        ctl.bolus_kind = "bridge"
+        ctl._log("bridge_start", p["bridge"]["volume_nl"], p["bridge"]["duration_s"])
+    ctl.reschedule(t)
+    return {"hash": h, "reservoir_nl": ctl.reservoir_nl(t), "alarm_t_s": ctl._events.get("low_reservoir"),
+            "empty_t_s": ctl._events.get("reservoir_empty")}
+
+
+def bolus(ctl, args, t):
+    kind = args.get("kind", "single")
+    if ctl.fsm.state != "infusing":
+        ctl._now = t
+        ctl._log("bolus_refused", 0, 1)
+        raise PumpError("E_STATE", "a bolus needs the pump infusing (state %s)" % ctl.fsm.state)
+    if kind == "prime":
+        vol = _int(args, "volume_nl", 1, pm.CATHETER_MAX_NL + ctl.model["pathway_nl"],
+                   ctl.settings["catheter_nl"] + ctl.model["pathway_nl"])
+        flow = ctl.model["flow_max_nl_day"]
+        dur_s = -(-vol * pm.DAY_S // flow)
+        rate = flow * ctl.conc_ug_ml // 1000
+        return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start")
+    if kind != "single":
+        raise PumpError("E_BAD_ARGS", "kind must be single or prime")
+    dose = _int(args, "dose_ng", 1, pm.DOSE_MAX_NG_DAY)
+    dur = _int(args, "duration_min", 1, pm.BOLUS_MAX_DURATION_MIN)
+    clinical.check_bolus(ctl, dose, t)
+    rate = (dose * 1440 + dur // 2) // dur
+    return _start_bolus(ctl, t, "single", rate, dur * 60, False, dose, "bolus_start")
+
+
+def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name):
+    base = 0 if replace else ctl.plan_peak_ng_day()
+    flow = pm.flow_nl_day(base + rate, ctl.conc_ug_ml)
+    if flow > ctl.model["flow_max_nl_day"]:
+        ctl._now = t
+        ctl._log("bolus_refused", dose_ng, 2)
+        raise PumpError("E_BOLUS_RANGE", "needs %d nL/day, above the %d nL/day maximum"
+                        % (flow, ctl.model["flow_max_nl_day"]))
+    vol = pm.flow_nl_day(dose_ng, ctl.conc_ug_ml)
+    if vol > ctl.reservoir_nl(t):
+        raise PumpError("E_VOLUME", "bolus needs %d nL, reservoir has %d" % (vol, ctl.reservoir_nl(t)))
+    ctl.ledger.rebase(t)
+    ctl.ledger.add_override(t, t + dur_s, rate, replace)
+    ctl.bolus_kind = kind
+    ctl._now = t
+    ctl._log(log_name, dose_ng, dur_s)
+    ctl.fire("bolus_start", t)
+    return {"kind": kind, "dose_ng": dose_ng, "end_t_s": t + dur_s, "rate_ng_day": rate}
+
+
+def patient_bolus(ctl, args, t):
+    s = ctl.settings
+    ctl._now = t
+    ctl.patient_boluses = [x for x in ctl.patient_boluses if x > t - pm.DAY_S]
+    if s["pb_dose_ng"] <= 0:
+        ctl._log("patient_bolus_refused", 0, 0)
+        raise PumpError("E_STATE", "patient bolus not enabled by the clinician")
+    if ctl.patient_boluses and t < ctl.patient_boluses[-1] + s["pb_lockout_min"] * 60:
+        ctl._log("patient_bolus_refused", 1, ctl.patient_boluses[-1] + s["pb_lockout_min"] * 60 - t)
+        raise PumpError("E_PATIENT_BOLUS_LOCKOUT", "next allowed in %d s"
+                        % (ctl.patient_boluses[-1] + s["pb_lockout_min"] * 60 - t))
+    if len(ctl.patient_boluses) >= s["pb_max_24h"]:
+        ctl._log("patient_bolus_refused", 2, len(ctl.patient_boluses))
+        raise PumpError("E_PATIENT_BOLUS_MAX", "%d of %d allowed in 24 h given"
+                        % (len(ctl.patient_boluses), s["pb_max_24h"]))
+    dur = s["pb_duration_min"]
+    rate = (s["pb_dose_ng"] * 1440 + dur // 2) // dur
+    out = _start_bolus(ctl, t, "patient", rate, dur * 60, False, s["pb_dose_ng"], "patient_bolus")
+    ctl.patient_boluses.append(t)
+    return out
+
+
+def bolus_cancel(ctl, args, t):
+    ctl.fire("bolus_cancel", t)
+    return {"state": ctl.fsm.state}
+
+
+def stop(ctl, args, t):
+    ctl.fire("stop", t)
+    return {"state": ctl.fsm.state}
+
+
+def resume(ctl, args, t):
+    ctl.fire("resume", t)
+    return {"state": ctl.fsm.state}

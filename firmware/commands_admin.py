@@ -1,0 +1,183 @@
+"""Command handlers for alarms, log, clock, settings, profile, provisioning and simulation."""
+from protocol import PumpError
+import pumpmodel as pm
+from alarms import CATALOGUE
+from eventlog import NAMES as LOG_NAMES
+from commands import _int, LOG_PAGE
+import battery as bat
+
+NOT_CLEARABLE = ("eos", "eri")   # causes that persist until the pump is replaced
+MAX_WARP_S = 10 * 366 * 86400
+
+
+def alarms_list(ctl, args, t):
+    return {"alarms": ctl.alarms.listing(), "silenced_until_t_s": ctl.alarms.silenced_until}
+
+
+def _cause_persists(ctl, name, t):
+    if name in NOT_CLEARABLE:
+        return True
+    if name == "reservoir_empty":
+        return ctl.reservoir_nl(t) <= 0
+    if name == "low_reservoir":
+        return ctl.reservoir_nl(t) <= ctl.settings["low_res_nl"]
+    return False
+
+
+def alarms_clear(ctl, args, t):
+    names = args.get("names") or sorted(ctl.alarms.active)
+    cleared, kept = [], []
+    for n in names:
+        if n not in ctl.alarms.active:
+            continue
+        if _cause_persists(ctl, n, t):
+            kept.append(n)
+            continue
+        ctl.alarms.clear(n)
+        ctl._now = t
+        ctl._log("alarm_cleared", CATALOGUE[n][0])
+        cleared.append(n)
+    if ctl.fsm.state == "alarm_stopped" and not ctl.alarms.has_critical():
+        ctl.fire("alarms_cleared", t)
+    ctl.reschedule(t)
+    ctl.hal.buzzer(ctl.alarms.pattern())
+    ctl.hal.led("alarm" if ctl.alarms.active else "ok")
+    return {"cleared": cleared, "kept": kept, "state": ctl.fsm.state}
+
+
+def alarms_silence(ctl, args, t):
+    dur = _int(args, "duration_min", 1, 1440, 60)
+    if not ctl.alarms.silence(t, dur * 60):
+        raise PumpError("E_BAD_ARGS", "silence 1..1440 min")
+    ctl.hal.buzzer("off")
+    ctl._now = t
+    ctl._log("alarm_silenced", dur)
+    return {"silenced_until_t_s": ctl.alarms.silenced_until}
+
+
+def alarms_test(ctl, args, t):
+    ctl.hal.buzzer("test")   # both tones, so the patient learns them
+    ctl._now = t
+    ctl._log("alarm_test")
+    return {"tones": ["critical", "noncritical"]}
+
+
+def log_read(ctl, args, t):
+    first = _int(args, "first_seq", 0, 0x3FFFFFFF, 0)
+    n = _int(args, "max_n", 1, LOG_PAGE, LOG_PAGE)
+    recs = ctl.log.read(first, n)
+    return {"first_seq": ctl.log.first_seq, "last_seq": ctl.log.last_seq,
+            "entries": [[s, ts, LOG_NAMES.get(c, str(c)), a, b] for s, ts, c, a, b in recs]}
+
+
+def time_get(ctl, args, t):
+    return {"t_s": t, "iso": bat.iso(t), "utc_offset_s": ctl.ledger.utc_offset_s, "clock_set": ctl.clock_set}
+
+
+def shift_clock(ctl, t_old, t_new):
+    """Move the pump clock without accruing (or losing) programmed volume over the jump."""
+    led = ctl.ledger
+    led.rebase(t_old)
+    led.anchor_t_s = t_new
+    led.overrides = [[o[0] + t_new - t_old, o[1] + t_new - t_old, o[2], o[3]] for o in led.overrides]
+    led._g_anchor = led.plan.G(t_new + led.utc_offset_s) if led.plan is not None else 0
+    ctl.clock_offset_s += t_new - t_old
+    ctl.t_s = t_new
+    ctl._last_save_t = t_new
+    ctl.reschedule(t_new)
+
+
+def time_set(ctl, args, t):
+    new = _int(args, "t_s", 0, 0x3FFFFFFF)
+    ctl._now = t
+    ctl._log("time_set", t, new)
+    shift_clock(ctl, t, new)
+    ctl.clock_set = True
+    return time_get(ctl, args, new)
+
+
+def settings_get(ctl, args, t):
+    out = dict(ctl.settings)
+    out["utc_offset_s"] = ctl.ledger.utc_offset_s
+    return out
+
+
+def settings_set(ctl, args, t):
+    s = dict(ctl.settings)
+    if "low_res_nl" in args:
+        v = args["low_res_nl"]
+        if type(v) is not int or v < pm.LOW_RES_MIN_NL or v > pm.LOW_RES_MAX_NL:
+            raise PumpError("E_THRESHOLD_RANGE", "low-reservoir threshold 500000..5000000 nL (0.5-5.0 mL)")
+        s["low_res_nl"] = v
+    if "catheter_nl" in args:
+        s["catheter_nl"] = _int(args, "catheter_nl", 0, pm.CATHETER_MAX_NL)
+    for k, hi in (("pb_dose_ng", pm.DOSE_MAX_NG_DAY // 4), ("pb_duration_min", 120),
+                  ("pb_lockout_min", 1440), ("pb_max_24h", 24)):
+        if k in args:
+            s[k] = _int(args, k, 0 if k != "pb_duration_min" else 1, hi)
+    offset = args.get("utc_offset_s")
+    if offset is not None:
+        offset = _int(args, "utc_offset_s", -14 * 3600, 14 * 3600)
+    ctl.settings = s
+    if offset is not None and offset != ctl.ledger.utc_offset_s:
+        ctl.ledger.rebase(t, utc_offset_s=offset)
+    ctl._now = t
+    ctl._log("settings")
+    ctl.reschedule(t)
+    return settings_get(ctl, args, t)
+
+
+def profile_get(ctl, args, t):
+    return {"profile": ctl.profile}
+
+
+def profile_set(ctl, args, t):
+    import clinical
+    prof = args.get("profile")
+    if type(prof) is not dict:
+        raise PumpError("E_BAD_ARGS", "profile must be an object")
+    if hasattr(clinical, "validate_profile"):
+        prof = clinical.validate_profile(prof)
+    ctl.profile = prof
+    ctl._now = t
+    ctl._log("profile")
+    return {"profile": prof}
+
+
+def provision(ctl, args, t):
+    keys = args.get("keys", {})
+    if type(keys) is not dict:
+        raise PumpError("E_BAD_ARGS", "keys: {role: hex}")
+    for role in keys:
+        ctl.keyring.set(role, keys[role])
+    return {"roles": ctl.keyring.roles()}
+
+
+def sim_warp(ctl, args, t):
+    secs = _int(args, "seconds", 1, MAX_WARP_S)
+    ctl.clock_offset_s += secs
+    ctl.advance(t + secs)
+    return {"t_s": ctl.t_s, "state": ctl.fsm.state, "alarms": sorted(ctl.alarms.active),
+            "reservoir_nl": ctl.reservoir_nl()}
+
+
+FAULTS = ("motor_stall", "battery_drain", "flash_fail", "power_loss", "serial_noise")
+
+
+def sim_fault(ctl, args, t):
+    f = args.get("fault")
+    if f not in FAULTS:
+        raise PumpError("E_BAD_ARGS", "fault must be one of " + ", ".join(FAULTS))
+    if f == "battery_drain":
+        ctl.drain_nah += _int(args, "nah", 1, bat.CAPACITY_NAH)
+        ctl.reschedule(t)
+    elif f == "flash_fail":
+        ctl.hal.flash.fail_writes = _int(args, "writes", 1, 1000, 1)
+    elif f == "power_loss":
+        # Tear the state write we are about to do: the pump dies mid-write (PowerLoss
+        # propagates to the runner, which reboots the firmware on the same flash).
+        ctl.hal.flash.tear_next_write_after = _int(args, "after_bytes", 0, 100000, 16)
+        ctl.save()
+    else:
+        ctl.hal.inject(f, _int(args, "ppm", 0, 1000000, 0) if f == "serial_noise" else _int(args, "count", 1, 1000, 1))
+    return {"fault": f}

@@ -1,0 +1,45 @@
+"""PumpRuntime: controller + link behind a byte stream. Driven by the board's main loop
+and by the emulator alike (docs/design.md, "Runtime interface")."""
+from controller import Controller
+from link import Link
+
+
+class PumpRuntime:
+    def __init__(self, hal, model_id=20, serial="SIM00001", build="test"):
+        self.hal = hal
+        self.ctl = Controller(hal, model_id, serial, build)
+        self.build = build
+        self.link = None
+        self._due_s = 0
+
+    def boot(self):
+        self.ctl.boot()
+        # The keyring is restored by boot; the link must hold that object.
+        self.link = Link(self.ctl.command, self.ctl.keyring, self.hal.random_bytes, self.hal.monotonic_s,
+                         self.build)
+        return self._after()
+
+    def feed(self, data):
+        out = self.link.feed(data)
+        return out + self._after() if self.ctl.pushed or out else self._after()
+
+    def tick(self):
+        """Steady state: two small-int additions and a compare; allocates nothing."""
+        if self.hal.monotonic_s() + self.ctl.clock_offset_s < self._due_s:
+            return b""
+        self.ctl.advance(self.ctl.now_s())
+        return self._after()
+
+    def next_due_s(self):
+        return self._due_s
+
+    def _after(self):
+        due = self.ctl.next_due_s()
+        self._due_s = due if due is not None else self.ctl.t_s + 3600
+        if not self.ctl.pushed:
+            return b""
+        out = b""
+        for ev, d, t in self.ctl.pushed:
+            out += self.link.event(ev, d, t)
+        self.ctl.pushed = []
+        return out

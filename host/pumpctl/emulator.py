@@ -297,8 +297,12 @@ class Emulator:
     # ---- the loop ------------------------------------------------------------------
     def _loop(self):
         last_tick = time.monotonic()
+        last_tick_mono = self.clock.now_s()
         while not self._stop.is_set():
-            wait = min(self.clock.real_delay_until(self.backend.next_due_mono),
+            # Never busy-loop: the HAL clock has whole seconds, so a due time at or before the
+            # last tick's second waits for the next second.
+            due = max(self.backend.next_due_mono, last_tick_mono + 1)
+            wait = min(self.clock.real_delay_until(due),
                        max(0.0, last_tick + TICK_MAX_REAL_S - time.monotonic()))
             for key, mask in self._sel.select(wait):
                 if key.data == "wake":
@@ -314,8 +318,9 @@ class Emulator:
                     if mask & selectors.EVENT_WRITE and key.data.fileno() in self._clients:
                         self._flush(key.data)
             now = self.clock.now_s()
-            if now >= self.backend.next_due_mono or time.monotonic() - last_tick >= TICK_MAX_REAL_S:
+            if now >= due or time.monotonic() - last_tick >= TICK_MAX_REAL_S:
                 last_tick = time.monotonic()
+                last_tick_mono = now
                 self._route(None, self.backend.tick(now))
                 self._drain_notes()
 

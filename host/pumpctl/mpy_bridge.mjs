@@ -109,7 +109,7 @@ function hostFlash(root) {
 }
 
 function oneLine(e) {
-  const msg = e && e.name === "PythonError" ? `${e.type}: ${e.message}` : String(e && e.stack ? e.stack : e);
+  const msg = e && e.name === "PythonError" ? `${e.type}: ${e.message}` : String(e && e.message ? e.message : e);
   return msg.replace(/\s+/g, " ").slice(0, 2000);
 }
 
@@ -134,7 +134,8 @@ def _emu_step(op, mono, hexdata):
 `);
   const step = mp.globals.get("_emu_step");
   const out = (s) => fs.writeSync(1, s + "\n");
-  out("READY " + mp.runPython("import sys\n'%s %s' % (sys.implementation.name, '.'.join(str(x) for x in sys.implementation.version))"));
+  mp.runPython("import sys\n_emu_v = '%s-%s' % (sys.implementation.name, '%d.%d.%d' % sys.implementation.version[:3])");
+  out("READY " + mp.globals.get("_emu_v"));
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of rl) {
     const parts = line.split(" ");

@@ -199,7 +199,7 @@ class EmuProc:
         self.p = subprocess.Popen([sys.executable, "-m", "pumpctl.emulator", *args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, env=env, cwd=ROOT)
         self.pty = self.tcp = None
-        while self.pty is None or self.tcp is None:
+        while (self.pty is None and "--no-pty" not in args) or (self.tcp is None and "--no-tcp" not in args):
             line = self.p.stdout.readline().decode()
             if not line:
                 raise AssertionError("emulator exited: %s" % self.p.stderr.read().decode())
@@ -346,6 +346,19 @@ def test_subprocess_stub_state_survives_restart(stub_fw, tmp_path, runtime):
             assert request(b, "hello", timeout=30)["res"]["boots"] == 2
     finally:
         assert e.stop(signal.SIGINT) == 0
+
+
+@need_mpy
+def test_state_dir_is_shared_between_runtimes(stub_fw, tmp_path):
+    """JsFlash keeps flash.FileFlash's layout: a pump written under CPython boots under MicroPython."""
+    state = str(tmp_path / "state")
+    for runtime, boots in (("cpython", 1), ("micropython", 2), ("cpython", 3)):
+        e = EmuProc("--firmware-dir", stub_fw, "--state", state, "--runtime", runtime, "--no-pty")
+        try:
+            with open_port(e.tcp) as b:
+                assert request(b, "hello", timeout=30)["res"]["boots"] == boots
+        finally:
+            assert e.stop() == 0
 
 
 # ---- the real firmware -----------------------------------------------------------------------

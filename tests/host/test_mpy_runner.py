@@ -74,3 +74,14 @@ def test_collector_also_runs_under_cpython():
     rc, lines = run_cpython()
     assert rc == 1
     assert lines[-1] == "4 passed, 3 failed, 2 skipped"
+
+
+@needs_node
+def test_lane_kills_a_hung_test_and_fails():
+    proc = subprocess.run(
+        ["node", RUNNER, "--dir", "tools/mpy/selftest_hang", "--timeout", "3"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout.splitlines()[-1] == "0 passed, 1 failed"
+    assert "timed out" in proc.stderr

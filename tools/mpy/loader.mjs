@@ -69,9 +69,9 @@ function copyTree(mp, hostDir, mpDir, files) {
 
 /**
  * Copy repo directories into MEMFS and make them importable.
- *   dirs:    repo-relative directories (default ["firmware"]); each is copied
- *            recursively to /repo/<dir> and prepended to sys.path (first listed
- *            ends up first on sys.path).
+ *   dirs:    directories relative to root (default ["firmware"]; absolute paths
+ *            work too); each is copied recursively to /repo/<dir> and prepended
+ *            to sys.path (the first listed ends up first on sys.path).
  *   root:    repo root on the host (default: this file's ../..).
  *   extra:   { "/repo/path/in/memfs.py": "source" or Uint8Array } written as-is
  *            (e.g. a generated build_info.py).

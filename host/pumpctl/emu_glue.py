@@ -10,76 +10,49 @@ sampled from its virtual clock, and ``EmuHal.monotonic_s()`` returns that value.
 """
 
 
-def make_hal_class(base):
-    """Subclass the firmware's SimHal: emulator clock, buzzer/LED changes recorded."""
-
-    class EmuHal(base):
-        def __init__(self, emu, *args, **kwargs):
-            self._emu = emu
-            base.__init__(self, *args, **kwargs)
-
-        def monotonic_s(self):
-            return self._emu.mono_s
-
-        def buzzer(self, pattern):
-            self._emu.note("buzzer", pattern)
-            return base.buzzer(self, pattern)
-
-        def led(self, state):
-            if state != self._emu.led_state:
-                self._emu.led_state = state
-                self._emu.note("led", state)
-            return base.led(self, state)
-
-    return EmuHal
-
-
 class Session:
-    """One powered-on pump: ``hal_cls(**hal_kwargs)`` wrapped by EmuHal, and the runtime."""
+    """One powered-on pump: PumpRuntime over SimHal (firmware/runtime.py, firmware/hal_sim.py).
 
-    def __init__(self, runtime_cls, hal_cls, hal_kwargs, build, mono_s=0):
-        self.mono_s = mono_s
+    SimHal's clock only moves through ``set_monotonic_s``: the emulator's virtual clock.
+    ``start_t_s`` is SimHal's battery-backed RTC at mono 0 (pump-epoch seconds), which the
+    controller trusts at boot. Buzzer and LED changes arrive through SimHal's on_output.
+    """
+
+    def __init__(self, runtime_mod, hal_mod, flash, build, model, serial, seed, start_t_s, mono_s=0):
         self.notes = []
-        self.led_state = None
-        self.hal = make_hal_class(hal_cls)(self, **hal_kwargs)
-        self.rt = runtime_cls(self.hal, build=build)
+        self.rt = None
+        self.hal = hal_mod.SimHal(start_t_s=start_t_s, flash=flash, seed=seed, on_output=self.note)
+        self.hal.set_monotonic_s(mono_s)
+        self.rt = runtime_mod.PumpRuntime(self.hal, model_id=model, serial=serial, build=build)
 
     def note(self, kind, value):
-        self.notes.append((self.mono_s, self.pump_now(), kind, str(value)))
+        self.notes.append((self.hal.monotonic_s(), self.pump_now(), kind, str(value)))
 
     def pump_now(self):
-        rt = self.rt if hasattr(self, "rt") else None
-        if rt is not None:
-            f = getattr(rt, "now_s", None)
-            if f is not None:
-                return f()
-            ctl = getattr(rt, "controller", None)
-            if ctl is not None and hasattr(ctl, "now_s"):
-                return ctl.now_s()
-        return self.mono_s
+        ctl = getattr(self.rt, "ctl", None)
+        if ctl is not None:
+            return ctl.now_s()
+        return self.hal.monotonic_s()
 
     def boot(self, mono_s):
-        self.mono_s = mono_s
+        self.hal.set_monotonic_s(mono_s)
         return self.rt.boot() or b""
 
     def feed(self, mono_s, data):
-        self.mono_s = mono_s
+        self.hal.set_monotonic_s(mono_s)
         return self.rt.feed(data) or b""
 
     def tick(self, mono_s):
-        self.mono_s = mono_s
+        self.hal.set_monotonic_s(mono_s)
         return self.rt.tick() or b""
 
     def next_due_mono(self):
         """The runtime's next due time (pump time) translated to the emulator's clock."""
-        due = self.rt.next_due_s()
-        if due is None:
-            return self.mono_s + 3600
-        return self.mono_s + (due - self.pump_now())
+        return self.hal.monotonic_s() + (self.rt.next_due_s() - self.pump_now())
 
     def noise_ppm(self):
-        # Serial noise set by the firmware's test-build sim_fault("serial_noise") in SimHal.
-        v = getattr(self.hal, "serial_noise_ppm", 0)
+        # Serial noise set by the firmware's test-build sim_fault("serial_noise") (SimHal.inject).
+        v = getattr(self.hal, "noise_ppm", 0)
         return v if v else 0
 
     def take_notes(self):
@@ -181,14 +154,13 @@ def make_js_flash(flash_mod, js):
     return JsFlash()
 
 
-def session_factory(runtime_mod, hal_mod, flash, build, model, serial, seed):
-    """-> factory(mono_s) building Session(PumpRuntime(EmuHal(SimHal kwargs))) over ``flash``.
+def session_factory(runtime_mod, hal_mod, flash, build, model, serial, seed, start_t_s):
+    """-> factory(mono_s): a fresh Session over ``flash`` (first boot, or reboot after power loss).
 
-    The single place that knows SimHal's constructor, shared by both runtimes.
+    The RTC keeps running through a reboot: it is ``start_t_s`` + the emulator's mono clock.
     """
 
     def factory(mono_s):
-        kwargs = {"flash": flash, "model": model, "serial": serial, "seed": seed}
-        return Session(runtime_mod.PumpRuntime, hal_mod.SimHal, kwargs, build, mono_s)
+        return Session(runtime_mod, hal_mod, flash, build, model, serial, seed, start_t_s, mono_s)
 
     return factory

@@ -30,6 +30,9 @@ from .vclock import VClock
 
 TICK_MAX_REAL_S = 1.0  # brief: tick "at least every second"
 OUT_CAP = 256 * 1024  # bytes queued per client before we drop (a stalled reader)
+CLOCK_FILE = ".emu_clock"  # in --state DIR; dot names are not flash files (flash.FileFlash.names)
+CLOCK_SAVE_REAL_S = 10.0
+_SYSRAND = random.SystemRandom()
 LINE_CAP = 4096  # per-client partial line; above it raw bytes go through (firmware MAX_LINE is 1024)
 
 
@@ -73,7 +76,7 @@ class LocalBackend:
 
         self.flash = flash.FileFlash(opts["state"]) if opts.get("state") else flash.MemoryFlash()
         factory = emu_glue.session_factory(runtime, hal_sim, self.flash, opts["build"], opts["model"],
-                                           opts["serial"], opts["seed"])
+                                           opts["serial"], opts["_seed"], opts["_start_t_s"])
         self.sup = emu_glue.Supervisor(factory)
         self.next_due_mono = 0
         self.pump_now = 0
@@ -176,10 +179,39 @@ class Emulator:
         for _mono, pump_t, kind, value in self.backend.take_notes():
             self.log("%s %s" % (kind, value), pump_t)
 
+    # ---- battery-backed RTC across restarts ------------------------------------------
+    def _clock_file(self):
+        return os.path.join(self.opts["state"], CLOCK_FILE) if self.opts["state"] else None
+
+    def _rtc_start(self):
+        """SimHal's RTC at mono 0: the pump time saved at the last stop, plus the real time
+        the emulator was off (the RTC kept running); a new pump starts at real UTC now."""
+        now_unix = int(time.time())
+        path = self._clock_file()
+        if path:
+            try:
+                with open(path) as f:
+                    pump_t_s, unix_s = (int(x) for x in f.read().split()[:2])
+                return pump_t_s + max(0, now_unix - unix_s)
+            except (OSError, ValueError):
+                pass
+        return now_unix - _PUMP_EPOCH_UNIX
+
+    def _save_clock(self):
+        path = self._clock_file()
+        if not path or self.backend is None or not os.path.isdir(self.opts["state"]):
+            return
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d %d\n" % (self.backend.pump_now, int(time.time())))
+        os.replace(tmp, path)
+
     # ---- lifecycle -----------------------------------------------------------------
     def open(self):
         """Boot the pump and open the pty/TCP endpoints (prints their addresses)."""
         factory = self.opts.get("backend_factory") or make_backend
+        self.opts["_seed"] = self.opts["seed"] if self.opts["seed"] is not None else _SYSRAND.randrange(1, 1 << 30)
+        self.opts["_start_t_s"] = self._rtc_start()
         self.backend = factory(self.opts)
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
@@ -291,13 +323,18 @@ class Emulator:
             self._listen.close()
             self._listen = None
         if self.backend is not None:
-            self.backend.close()
+            try:
+                self._save_clock()
+            finally:
+                self.backend.close()
             self.log("stopped")
+            self.backend = None
 
     # ---- the loop ------------------------------------------------------------------
     def _loop(self):
         last_tick = time.monotonic()
         last_tick_mono = self.clock.now_s()
+        last_save = last_tick
         while not self._stop.is_set():
             # Never busy-loop: the HAL clock has whole seconds, so a due time at or before the
             # last tick's second waits for the next second.
@@ -321,6 +358,9 @@ class Emulator:
             if now >= due or time.monotonic() - last_tick >= TICK_MAX_REAL_S:
                 last_tick = time.monotonic()
                 last_tick_mono = now
+                if last_tick - last_save >= CLOCK_SAVE_REAL_S:
+                    last_save = last_tick
+                    self._save_clock()
                 self._route(None, self.backend.tick(now))
                 self._drain_notes()
 

@@ -28,7 +28,7 @@ const REPO = path.resolve(HERE, "..", "..");
 const PKG = "@micropython/micropython-webassembly-pyscript";
 
 function parseArgs(argv) {
-  const o = { fw: [], build: "test", model: 20, serial: "EMU00001", seed: null, state: null };
+  const o = { fw: [], build: "test", model: 20, serial: "EMU00001", seed: 1, state: null, startTs: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -36,8 +36,9 @@ function parseArgs(argv) {
     else if (k === "--build") { o.build = v; i++; }
     else if (k === "--model") { o.model = parseInt(v, 10); i++; }
     else if (k === "--serial") { o.serial = v; i++; }
-    else if (k === "--seed") { o.seed = v === "none" ? null : parseInt(v, 10); i++; }
+    else if (k === "--seed") { o.seed = parseInt(v, 10); i++; }
     else if (k === "--state") { o.state = v; i++; }
+    else if (k === "--start-t-s") { o.startTs = parseInt(v, 10); i++; }
     else throw new Error("mpy_bridge: unknown argument " + k);
   }
   if (o.fw.length === 0) o.fw.push(path.join(REPO, "firmware"));
@@ -126,7 +127,7 @@ if ${o.state ? "True" : "False"}:
     _flash = emu_glue.make_js_flash(flash, emuhost)
 else:
     _flash = flash.MemoryFlash()
-_sup = emu_glue.Supervisor(emu_glue.session_factory(runtime, hal_sim, _flash, ${py(o.build)}, ${o.model}, ${py(o.serial)}, ${py(o.seed)}))
+_sup = emu_glue.Supervisor(emu_glue.session_factory(runtime, hal_sim, _flash, ${py(o.build)}, ${o.model}, ${py(o.serial)}, ${o.seed}, ${o.startTs}))
 
 def _emu_step(op, mono, hexdata):
     data = binascii.unhexlify(hexdata) if hexdata else b""

@@ -28,7 +28,7 @@ class MpyBackend:
             raise BridgeError("--runtime micropython needs Node.js (node) on PATH; install Node 18+")
         fw = opts.get("firmware_dir") or fwpath.firmware_dir()
         cmd = [node, BRIDGE, "--fw", fw, "--build", opts["build"], "--model", str(opts["model"]),
-               "--serial", str(opts["serial"]), "--seed", "none" if opts.get("seed") is None else str(opts["seed"])]
+               "--serial", str(opts["serial"]), "--seed", str(opts["_seed"]), "--start-t-s", str(opts["_start_t_s"])]
         if opts.get("state"):
             cmd += ["--state", os.path.abspath(opts["state"])]
         # stderr is inherited: firmware prints and bridge failures land in the emulator's log.

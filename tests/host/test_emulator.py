@@ -57,8 +57,10 @@ from protocol import Decoder, FrameError, encode, event_obj, reply_err, reply_ok
 
 
 class PumpRuntime:
-    def __init__(self, hal, build="test"):
+    def __init__(self, hal, model_id=20, serial="SIM00001", build="test"):
         self.hal = hal
+        self.model = model_id
+        self.serial = serial
         self.build = build
         self.dec = Decoder()
         self.seq = 0
@@ -87,7 +89,7 @@ class PumpRuntime:
             args = item.get("args", {})
             res = {}
             if cmd == "hello":
-                res = {"model": self.hal.model, "serial": self.hal.serial, "build": self.build,
+                res = {"model": self.model, "serial": self.serial, "build": self.build,
                        "boots": self.boots}
             elif cmd == "status":
                 res = {"t_s": self.hal.monotonic_s(), "boots": self.boots}
@@ -96,7 +98,7 @@ class PumpRuntime:
             elif cmd == "sim_fault":
                 kind = args.get("kind")
                 if kind == "serial_noise":
-                    self.hal.serial_noise_ppm = args.get("ppm", 0)
+                    self.hal.inject("serial_noise", args.get("ppm", 0))
                 elif kind == "buzz":
                     self.hal.buzzer("test")
                 elif kind == "power_loss":
@@ -120,20 +122,28 @@ class PumpRuntime:
 
 STUB_HAL = '''
 class SimHal:
-    def __init__(self, flash=None, model=20, serial="X", seed=None):
+    def __init__(self, start_t_s=0, flash=None, seed=1, rtc=True, on_output=None):
         self.flash = flash
-        self.model = model
-        self.serial = serial
-        self.serial_noise_ppm = 0
+        self.mono_s = 0
+        self.noise_ppm = 0
+        self.on_output = on_output
 
     def monotonic_s(self):
-        return 0
+        return self.mono_s
+
+    def set_monotonic_s(self, s):
+        if s > self.mono_s:
+            self.mono_s = s
 
     def buzzer(self, pattern):
-        self.last_buzzer = pattern
+        self.on_output("buzzer", pattern)
 
     def led(self, state):
-        self.last_led = state
+        self.on_output("led", state)
+
+    def inject(self, fault, n):
+        if fault == "serial_noise":
+            self.noise_ppm = n
 '''
 
 
@@ -339,7 +349,7 @@ def test_subprocess_stub_state_survives_restart(stub_fw, tmp_path, runtime):
     finally:
         assert e.stop() == 0
     assert "stopped" in e.stderr
-    assert sorted(os.listdir(state)) == ["boots"]
+    assert sorted(os.listdir(state)) == [".emu_clock", "boots"]  # flash file + the RTC kept by the emulator
     e = EmuProc(*args)
     try:
         with open_port(e.tcp) as b:

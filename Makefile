@@ -81,7 +81,7 @@ demo:
 	@echo "make demo: not yet (the emulator and pumpctl land with the link issue)"
 
 clean:
-	rm -rf build $(REPORTS) .pytest_cache .ruff_cache
+	rm -rf build $(REPORTS) .pytest_cache .ruff_cache .setuptools-build
 	find . -name __pycache__ -type d -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean

@@ -96,6 +96,8 @@ def normalise(prog, conc_ug_ml, model):
         "steps": sorted(steps, key=_step_key),
         "boluses": sorted(boluses, key=_bolus_key),
     }
+    if mode == "continuous":
+        norm["dose_ng_day"] = steps[0]["dose_ng_day"]   # normalising is idempotent
     plan = Plan(norm)  # raises E_STEP_OVERLAP
     _check_boluses(plan, norm, conc_ug_ml, model)
     for day, total_ng in plan.day_totals_ng():
@@ -114,6 +116,11 @@ def normalise_bolus(b, weekly, n):
     # Integer rate (ng/day) for exact integration; the dose is restated from it (the
     # rounding moves it by < 1 ng) so what is reported is exactly what is delivered.
     rate = (dose * MIN_PER_DAY + dur // 2) // dur
+    given = b.get("rate_ng_day")
+    if given is not None:   # an already-normalised bolus keeps its exact rate
+        if type(given) is not int or given * dur // MIN_PER_DAY != dose:
+            raise PumpError("E_BAD_ARGS", "bolus %d: rate_ng_day does not match dose_ng" % n)
+        rate = given
     out = {
         "at_min": _get_int(b, "at_min", 0, MIN_PER_DAY - 1, 0),
         "day": _get_int(b, "day", -1, 6, -1),

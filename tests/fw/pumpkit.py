@@ -1,0 +1,68 @@
+"""Shared helpers for the portable firmware tests (no pytest, no fixtures: MicroPython runs these too)."""
+from hal_sim import SimHal
+from controller import Controller
+from flash import MemoryFlash
+
+T0 = 90000000      # 2026-11-07T16:00:00Z, pump-epoch seconds
+DAY = 86400
+NIGHT = {"mode": "flex", "lead_min": 120, "steps": [
+    {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "ramp"},
+    {"effect_min": 22 * 60, "dose_ng_day": 600000, "shape": "ramp"}]}
+
+
+def make_pump(t0=T0, flash=None, model=20, build="test", rtc=True):
+    hal = SimHal(start_t_s=t0, flash=flash if flash is not None else MemoryFlash(), rtc=rtc)
+    ctl = Controller(hal, model_id=model, build=build)
+    ctl.boot()
+    return hal, ctl
+
+
+def cmd(ctl, name, **args):
+    return ctl.command(name, args, "clinician")
+
+
+def programme(ctl, prog):
+    st = cmd(ctl, "programme_stage", programme=prog)
+    return cmd(ctl, "programme_commit", hash=st["hash"])
+
+
+def refill(ctl, added_nl, conc=None, withdrawn_nl=None):
+    args = {"added_nl": added_nl, "withdrawn_nl": ctl.reservoir_nl() if withdrawn_nl is None else withdrawn_nl}
+    if conc is not None:
+        args["conc_ug_ml"] = conc
+    st = cmd(ctl, "refill_stage", **args)
+    cmd(ctl, "refill_commit", hash=st["hash"])
+    return st
+
+
+def ready_pump(prog=None, fill_nl=20000000, conc=2000, t0=T0):
+    """A pump filled with `fill_nl` at `conc` mcg/mL and infusing `prog` (default: the night plan)."""
+    hal, ctl = make_pump(t0)
+    refill(ctl, fill_nl, conc)
+    programme(ctl, prog or NIGHT)
+    return hal, ctl
+
+
+def warp(hal, ctl, seconds):
+    hal.advance_s(seconds)
+    ctl.advance(ctl.now_s())
+
+
+def state_digest(ctl):
+    """Everything that defines the pump's therapy state, for bit-identity comparisons."""
+    import hashlib
+    from protocol import canonical_json
+    snap = ctl.snapshot()
+    snap.pop("clock_offset_s")
+    return hashlib.sha256(canonical_json(snap)).digest()
+
+
+def raises(code, fn, *a, **k):
+    from protocol import PumpError
+    try:
+        fn(*a, **k)
+    except PumpError as e:
+        if e.code != code:
+            raise AssertionError("expected %s, got %s: %s" % (code, e.code, e.detail))
+        return e
+    raise AssertionError("expected PumpError %s, nothing raised" % code)

@@ -49,11 +49,13 @@ def warp(hal, ctl, seconds):
 
 
 def state_digest(ctl):
-    """Everything that defines the pump's therapy state, for bit-identity comparisons."""
+    """Everything that defines the pump's therapy state, for bit-identity comparisons
+    (not the clock offset, nor the count of telemetry commands the battery model charges)."""
     import hashlib
     from protocol import canonical_json
     snap = ctl.snapshot()
     snap.pop("clock_offset_s")
+    snap.pop("comms")
     return hashlib.sha256(canonical_json(snap)).digest()
 
 

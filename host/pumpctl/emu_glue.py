@@ -84,10 +84,10 @@ class Supervisor:
             if type(e).__name__ != "PowerLoss":
                 raise
         notes = self.s.take_notes()
+        notes.append((mono_s, self.s.pump_now(), "power", "lost mid-write, rebooting from flash"))
         self.reboots += 1
         self.s = self.factory(mono_s)
-        self.s.notes = notes
-        self.s.note("power", "lost_mid_write_rebooting")
+        self.s.notes = notes + self.s.notes
         return self.s.boot(mono_s)
 
 
@@ -107,7 +107,7 @@ def wire_step(sup, op, mono_s, data):
         str(s.noise_ppm()),
     ]
     for mono, pump, kind, value in s.take_notes():
-        parts.append("%d:%d:%s:%s" % (mono, pump, kind, value.replace(" ", "_")))
+        parts.append("%d:%d:%s:%s" % (mono, pump, kind, value.replace(" ", "\x1f")))
     return " ".join(parts)
 
 

@@ -169,15 +169,17 @@ class Emulator:
         self.frames_in = 0
 
     # ---- logging -------------------------------------------------------------------
-    def log(self, msg, pump_t=None):
+    def log(self, msg, pump_t=None, src="emu"):
+        """One stderr line, stamped with pump time: ``<ISO UTC> t_s=<pump s> <src>: <msg>``."""
         if pump_t is None:
             pump_t = self.backend.pump_now if self.backend is not None else 0
-        self.log_stream.write("%s t_s=%d emu: %s\n" % (_pump_iso(pump_t), pump_t, msg))
+        self.log_stream.write("%s t_s=%d %s: %s\n" % (_pump_iso(pump_t), pump_t, src, msg))
         self.log_stream.flush()
 
     def _drain_notes(self):
+        # SimHal outputs (buzzer tones, LED changes) and power-loss reboots, in pump time.
         for _mono, pump_t, kind, value in self.backend.take_notes():
-            self.log("%s %s" % (kind, value), pump_t)
+            self.log("%s %s" % (kind, value), pump_t, src="pump")
 
     # ---- battery-backed RTC across restarts ------------------------------------------
     def _clock_file(self):

@@ -67,7 +67,7 @@ class MpyBackend:
         self.noise_ppm = int(parts[3])
         for tok in parts[4:]:
             mono, pump, kind, value = tok.split(":", 3)
-            self._notes.append((int(mono), int(pump), kind, value))
+            self._notes.append((int(mono), int(pump), kind, value.replace("\x1f", " ")))
         return out
 
     def boot(self, mono_s):

@@ -291,8 +291,18 @@ def test_inprocess_pty_and_tcp_hello_events_and_reconnect(stub_fw, tmp_path):
             assert request(b, "status")["ok"]
             request(b, "sim_fault", {"kind": "buzz"})
     text = log.getvalue()
-    assert "led ok" in text and "buzzer test" in text
+    assert "pump: led ok" in text and "pump: buzzer test" in text
     assert "client disconnected" in text
+
+
+def test_speed_scales_the_pump_clock(stub_fw):
+    with Emulator(backend_factory=stub_backend_factory(stub_fw), log=io.StringIO(), out=io.StringIO(),
+                  no_pty=True, speed=1000) as emu:
+        with open_port(emu.tcp_url) as b:
+            t1 = request(b, "status")["res"]["t_s"]
+            time.sleep(0.5)
+            t2 = request(b, "status")["res"]["t_s"]
+    assert t2 - t1 >= 400  # >= 0.5 real s x 1000 (floor); a lower bound only, no upper timing bound
 
 
 def test_inprocess_power_loss_reboots_from_flash(stub_fw):
@@ -304,7 +314,7 @@ def test_inprocess_power_loss_reboots_from_flash(stub_fw):
             b.write(protocol.encode({"id": 99, "cmd": "sim_fault", "args": {"kind": "power_loss"}}))
             read_until(b, lambda o: o.get("ev") == "boot")
             assert request(b, "hello")["res"]["boots"] == 5  # torn write of "41" left "4"; reboot adds 1
-    assert "power lost_mid_write_rebooting" in log.getvalue()
+    assert "pump: power lost mid-write, rebooting from flash" in log.getvalue()
 
 
 def test_inprocess_serial_noise_fault_reaches_the_byte_path(stub_fw):
@@ -403,3 +413,37 @@ def test_real_firmware_hello_status_and_restart(tmp_path, runtime):
             assert hello2["res"] == hello["res"]
     finally:
         assert e.stop() == 0
+
+
+@need_real
+@pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=need_mpy)])
+def test_real_firmware_events_to_all_clients_tones_in_log_and_power_loss(runtime):
+    from pumpctl.client import PumpClient, PumpTimeout
+
+    import auth
+    import battery
+
+    log = io.StringIO()
+    with Emulator(log=log, out=io.StringIO(), serial="EMU-T2", runtime=runtime) as emu:
+        c = PumpClient(emu.pty_path, timeout_s=30)
+        other = open_port(emu.tcp_url)
+        try:
+            assert c.hello()["serial"] == "EMU-T2"
+            c.login("service", auth.dev_service_key("EMU-T2"))
+            # drain the battery: EOS is a critical alarm (two-tone buzzer, alarm LED) ...
+            c.request("sim_fault", {"fault": "battery_drain", "nah": battery.CAPACITY_NAH})
+            # ... pushed to every client, not only the one that asked
+            ev = read_until(other, lambda o: o.get("ev") == "alarm_raised")
+            assert ev["d"] == {"name": "eos"}
+            # a warped week is event-driven
+            assert c.request("sim_warp", {"seconds": 7 * 86400})["state"] == "end_of_life"
+            # power loss mid-write: no reply, the pump reboots from flash and answers again
+            with pytest.raises(PumpTimeout):
+                c.request("sim_fault", {"fault": "power_loss"}, timeout_s=1.5)
+            assert request(other, "status")["ok"]
+        finally:
+            other.close()
+            c.close()
+    text = log.getvalue()
+    assert "pump: buzzer critical" in text and "pump: led alarm" in text
+    assert "pump: power lost mid-write, rebooting from flash" in text

@@ -218,3 +218,17 @@ def test_frame_mac_is_order_independent():
         f2[k] = f1[k]
     assert frame_mac(skey, f1) == frame_mac(skey, f2)
     assert frame_mac(skey, sign(skey, f1)) == frame_mac(skey, f1)
+
+
+def test_worked_example_in_protocol_doc():
+    # docs/protocol.md, "Worked example": independent implementations check against this.
+    key = auth.dev_service_key("ITB-000042")
+    assert hexlify(key) == "12c12505d2d246fc5c657599de3d906e0578925884dbbf0031cf025444de0eff"
+    nonce = "00112233445566778899aabbccddeeff"
+    assert hexlify(login_mac(key, nonce, "service")) == (
+        "afd3ae37dcc490a9c9895a3af6bc47b55ec38b86ca4688ccd1a396170bc2c53b"
+    )
+    skey = session_key(key, nonce)
+    assert hexlify(skey) == "880ddcde0c5e79aa217ccc642fd4c6ebad018543c910f301959b107c04421bac"
+    frame = {"id": 7, "cmd": "sim_warp", "args": {"seconds": 3600}, "sq": 1}
+    assert frame_mac(skey, frame) == "5d4b541ae5d5721760bd0acd66d3b96ae3cbef26cf83abd5fff22aefa6aa287a"

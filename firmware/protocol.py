@@ -32,7 +32,7 @@ ERRORS = {
     "E_UNKNOWN_CMD": (6, "no such command"),
     "E_ROLE": (7, "the session's role may not use this command"),
     "E_TEST_BUILD_ONLY": (8, "simulation command refused: this is a clinical build"),
-    "E_INTERNAL": (9, "unexpected firmware fault while handling the command; nothing changed"),
+    "E_INTERNAL": (9, "unexpected firmware fault while handling the command (a bug; report it)"),
     # authentication
     "E_AUTH_REQUIRED": (20, "command needs an authenticated session (auth_begin, auth)"),
     "E_AUTH_BAD_MAC": (21, "challenge response or frame MAC is wrong"),

@@ -305,6 +305,13 @@ class PumpClient:
         self.role = role
         return res
 
+    def login_dev_service(self, serial=None):
+        """Test builds only: log in as service with the key derived from the serial number
+        (auth.DEV_SECRET, docs/protocol.md). A clinical build answers E_AUTH_NO_KEY or E_AUTH_BAD_MAC."""
+        if serial is None:
+            serial = self.request("hello")["serial"]
+        return self.login(auth.SERVICE, auth.dev_service_key(serial))
+
     def logout(self):
         try:
             return self.request("logout")

@@ -228,6 +228,9 @@ def test_service_login_with_dev_key_and_sim_command():
     c = PumpClient(pump, timeout_s=0.5)
     c.login("service", auth.dev_service_key(SERIAL))
     assert c.request("sim_warp", {"dt_s": 3600}) == {"cmd": "sim_warp"}
+    c2 = PumpClient(FakePump(), timeout_s=0.5)
+    c2.login_dev_service()
+    assert c2.role == "service"
 
 
 def test_session_expiry_clears_client_session():
@@ -256,3 +259,65 @@ def test_protocol_version_mismatch_names_fix():
     with pytest.raises(PumpProtocolError) as ei:
         c.hello()
     assert "pumpctl" in ei.value.fix
+
+
+# ---------------------------------------------------------------- against the real emulator
+KEY_CLIN = "c1" * 32
+
+
+def _emulator(**kw):
+    import io
+
+    from pumpctl.emulator import Emulator
+
+    return Emulator(serial="ITB-000777", log=io.StringIO(), out=io.StringIO(), seed=3, **kw)
+
+
+def _provisioned(url):
+    c = PumpClient(url, timeout_s=5.0)
+    c.login_dev_service()
+    c.request("provision", {"keys": {"clinician": KEY_CLIN}})
+    c.request("time_set", {"t_s": 700 * 86400})
+    c.logout()
+    c.login("clinician", KEY_CLIN)
+    return c
+
+
+PROG = {"mode": "continuous", "dose_ng_day": 500000}
+
+
+@pytest.mark.parametrize(
+    "endpoint,runtime", [("tcp", "cpython"), ("pty", "cpython"), ("tcp", "micropython")]
+)
+def test_end_to_end_against_emulator(endpoint, runtime):
+    with _emulator(runtime=runtime) as emu:
+        url = emu.tcp_url if endpoint == "tcp" else emu.pty_path
+        with _provisioned(url) as c:
+            assert c.hello()["serial"] == "ITB-000777"
+            refill = c.request("refill_stage", {"withdrawn_nl": 0, "added_nl": 20000000, "conc_ug_ml": 500})
+            c.request("refill_commit", {"hash": refill["hash"]})
+            staged = c.request("programme_stage", {"programme": PROG})
+            c.request("programme_commit", {"hash": staged["hash"]})
+            commit = c.last_sent
+            st = c.request("status")
+            assert st["daily_ng"] == 500000 and st["state"] == "infusing"
+            # replaying the recorded commit is refused and changes nothing
+            r = c.send_frame(commit)
+            assert r["err"]["code"] == "E_AUTH_REPLAY"
+            # garbage and a corrupted frame are answered with errors, therapy unchanged
+            c.send_raw(b"\x00\xff garbage \x1b\n")
+            bad = bytearray(encode(c.build_frame("stop")))
+            bad[5] ^= 0x20
+            c.send_raw(bytes(bad))
+            replies = []
+            while len(replies) < 2:
+                replies.extend(c.poll(0.2))
+            assert [x["err"]["code"] for x in replies] == ["E_FRAME_NO_CRC", "E_FRAME_CRC"]
+            st = c.request("status")
+            assert st["state"] == "infusing" and st["daily_ng"] == 500000
+            # unauthenticated programming over a fresh connection is refused
+            with PumpClient(url, timeout_s=5.0) as other:
+                with pytest.raises(PumpReplyError) as ei:
+                    other.request("stop")
+                assert ei.value.code == "E_AUTH_REQUIRED"
+            assert c.request("status")["state"] == "infusing"

@@ -14,8 +14,6 @@ in-process backend for the same firmware under MicroPython (mpy_runtime.py).
 """
 import argparse
 import datetime
-import errno
-import json
 import os
 import random
 import selectors
@@ -26,11 +24,12 @@ import threading
 import time
 import tty
 
+from .emu_backend import PUMP_EPOCH_UNIX, is_event, line_noise, make_backend, rtc_start, save_clock
 from .vclock import VClock
 
 TICK_MAX_REAL_S = 1.0  # brief: tick "at least every second"
-OUT_CAP = 256 * 1024  # bytes queued per client before we drop (a stalled reader)
-CLOCK_FILE = ".emu_clock"  # in --state DIR; dot names are not flash files (flash.FileFlash.names)
+OUT_CAP = 256 * 1024  # bytes queued per TCP client before we drop (a stalled reader)
+PTY_OUT_CAP = 32 * 1024  # the pty has no reader while nobody is attached: keep few stale events
 CLOCK_SAVE_REAL_S = 10.0
 _SYSRAND = random.SystemRandom()
 LINE_CAP = 4096  # per-client partial line; above it raw bytes go through (firmware MAX_LINE is 1024)
@@ -56,69 +55,8 @@ def add_arguments(parser):
     return parser
 
 
-class LocalBackend:
-    """The firmware in this CPython process, driven through emu_glue (same glue as MicroPython)."""
-
-    name = "cpython"
-
-    def __init__(self, opts, modules=None):
-        from . import emu_glue, fwpath
-
-        if modules is None:
-            fw = opts.get("firmware_dir") or fwpath.firmware_dir()
-            if fw not in sys.path:
-                sys.path.insert(0, fw)
-            import flash
-            import hal_sim
-            import runtime
-        else:  # tests: (runtime, hal_sim, flash) modules
-            runtime, hal_sim, flash = modules
-
-        self.flash = flash.FileFlash(opts["state"]) if opts.get("state") else flash.MemoryFlash()
-        factory = emu_glue.session_factory(runtime, hal_sim, self.flash, opts["build"], opts["model"],
-                                           opts["serial"], opts["_seed"], opts["_start_t_s"])
-        self.sup = emu_glue.Supervisor(factory)
-        self.next_due_mono = 0
-        self.pump_now = 0
-        self.noise_ppm = 0
-
-    def _call(self, op, mono_s, data=b""):
-        out = self.sup.call(op, mono_s, data)
-        s = self.sup.s
-        self.next_due_mono = s.next_due_mono()
-        self.pump_now = s.pump_now()
-        self.noise_ppm = s.noise_ppm()
-        return out
-
-    def boot(self, mono_s):
-        return self._call("B", mono_s)
-
-    def feed(self, mono_s, data):
-        return self._call("F", mono_s, data)
-
-    def tick(self, mono_s):
-        return self._call("T", mono_s)
-
-    def take_notes(self):
-        return self.sup.s.take_notes()
-
-    def close(self):
-        pass
-
-
-def make_backend(opts):
-    if opts.get("runtime", "cpython") == "micropython":
-        from .mpy_runtime import MpyBackend
-
-        return MpyBackend(opts)
-    return LocalBackend(opts)
-
-
-_PUMP_EPOCH_UNIX = 1704067200  # compat.PUMP_EPOCH_UNIX: design.md "pump epoch 2024-01-01T00:00:00Z"
-
-
 def _pump_iso(t_s):
-    return datetime.datetime.fromtimestamp(_PUMP_EPOCH_UNIX + t_s, datetime.timezone.utc).strftime(
+    return datetime.datetime.fromtimestamp(PUMP_EPOCH_UNIX + t_s, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -166,7 +104,6 @@ class Emulator:
         self._stop = threading.Event()
         self._thread = None
         self._error = None
-        self.frames_in = 0
 
     # ---- logging -------------------------------------------------------------------
     def log(self, msg, pump_t=None, src="emu"):
@@ -181,39 +118,12 @@ class Emulator:
         for _mono, pump_t, kind, value in self.backend.take_notes():
             self.log("%s %s" % (kind, value), pump_t, src="pump")
 
-    # ---- battery-backed RTC across restarts ------------------------------------------
-    def _clock_file(self):
-        return os.path.join(self.opts["state"], CLOCK_FILE) if self.opts["state"] else None
-
-    def _rtc_start(self):
-        """SimHal's RTC at mono 0: the pump time saved at the last stop, plus the real time
-        the emulator was off (the RTC kept running); a new pump starts at real UTC now."""
-        now_unix = int(time.time())
-        path = self._clock_file()
-        if path:
-            try:
-                with open(path) as f:
-                    pump_t_s, unix_s = (int(x) for x in f.read().split()[:2])
-                return pump_t_s + max(0, now_unix - unix_s)
-            except (OSError, ValueError):
-                pass
-        return now_unix - _PUMP_EPOCH_UNIX
-
-    def _save_clock(self):
-        path = self._clock_file()
-        if not path or self.backend is None or not os.path.isdir(self.opts["state"]):
-            return
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d %d\n" % (self.backend.pump_now, int(time.time())))
-        os.replace(tmp, path)
-
     # ---- lifecycle -----------------------------------------------------------------
     def open(self):
         """Boot the pump and open the pty/TCP endpoints (prints their addresses)."""
         factory = self.opts.get("backend_factory") or make_backend
         self.opts["_seed"] = self.opts["seed"] if self.opts["seed"] is not None else _SYSRAND.randrange(1, 1 << 30)
-        self.opts["_start_t_s"] = self._rtc_start()
+        self.opts["_start_t_s"] = rtc_start(self.opts["state"])
         self.backend = factory(self.opts)
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
@@ -290,11 +200,10 @@ class Emulator:
         self.stop()
 
     def _wake(self):
-        if self._wake_w is not None:
-            try:
-                os.write(self._wake_w, b"x")
-            except OSError:
-                pass
+        try:
+            os.write(self._wake_w, b"x")
+        except (OSError, TypeError):  # closed already / never opened
+            pass
 
     def _run_guarded(self):
         try:
@@ -326,7 +235,7 @@ class Emulator:
             self._listen = None
         if self.backend is not None:
             try:
-                self._save_clock()
+                save_clock(self.opts["state"], self.backend.pump_now)
             finally:
                 self.backend.close()
             self.log("stopped")
@@ -362,7 +271,7 @@ class Emulator:
                 last_tick_mono = now
                 if last_tick - last_save >= CLOCK_SAVE_REAL_S:
                     last_save = last_tick
-                    self._save_clock()
+                    save_clock(self.opts["state"], self.backend.pump_now)
                 self._route(None, self.backend.tick(now))
                 self._drain_notes()
 
@@ -411,7 +320,6 @@ class Emulator:
         del c.inbuf[:cut]
         if self.opts["trace"]:
             self.log("%s > %r" % (c.name, chunk))
-        self.frames_in += chunk.count(b"\n")
         out = self.backend.feed(self.clock.now_s(), chunk)
         self._route(c, out)
         self._drain_notes()
@@ -426,7 +334,7 @@ class Emulator:
             return
         mine, events = [], []
         for line in out.splitlines(keepends=True):
-            (events if _is_event(line) else mine).append(line)
+            (events if is_event(line) else mine).append(line)
         if mine:
             self._send(client, b"".join(mine))
         if events:
@@ -438,7 +346,7 @@ class Emulator:
         if self.opts["trace"]:
             self.log("%s < %r" % (c.name, data))
         data = self._noise(data)
-        if len(c.outbuf) + len(data) > OUT_CAP:
+        if len(c.outbuf) + len(data) > (OUT_CAP if c.sock is not None else PTY_OUT_CAP):
             c.dropped += len(data)
             if c.dropped == len(data):
                 self.log("%s: reader stalled, dropping output" % c.name)
@@ -455,10 +363,8 @@ class Emulator:
             except OSError as e:
                 if c.sock is not None:
                     self._drop(c, e.strerror)
-                    return
-                if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    break
-                c.outbuf.clear()
+                else:
+                    c.outbuf.clear()
                 return
             del c.outbuf[:n]
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.outbuf else 0)
@@ -470,28 +376,7 @@ class Emulator:
             c.dropped = 0
 
     def _noise(self, data):
-        ppm = max(self.opts["noise_rate"] or 0, self.backend.noise_ppm or 0)
-        if ppm <= 0 or not data:
-            return data
-        buf = bytearray(data)
-        p = ppm / 1e6
-        i = int(self.rng.expovariate(p))  # gap to the next corrupted byte (Poisson process)
-        while i < len(buf):
-            buf[i] ^= 1 << self.rng.randrange(8)
-            i += 1 + int(self.rng.expovariate(p))
-        return bytes(buf)
-
-
-def _is_event(line):
-    """An unsolicited event frame ({"ev":...}) rather than a reply ({"id":...})."""
-    star = line.rfind(b"*")
-    if star < 0:
-        return False
-    try:
-        obj = json.loads(line[:star])
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and "ev" in obj and "id" not in obj
+        return line_noise(self.rng, data, max(self.opts["noise_rate"] or 0, self.backend.noise_ppm or 0))
 
 
 def run_emulator(args=None, **kwargs):

@@ -3,53 +3,23 @@
 Two layers:
 * the front end + glue against a tiny stub firmware (STUB_* below, same interface as
   firmware/runtime.py + hal_sim.py) so the transport is tested on its own;
-* the real firmware (firmware/runtime.py), on CPython and under MicroPython.
+* the real firmware: test_emulator_firmware.py.
 No timing assertions: every wait has a generous deadline and only bounds a hang.
 """
 import importlib.util
 import io
-import json
 import os
 import shutil
 import signal
-import statistics
-import subprocess
-import sys
 import time
 
 import pytest
-import serial
+from emu_helpers import FIRMWARE, EmuProc, need_mpy, open_port, protocol, read_until, request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HOST = os.path.join(ROOT, "host")
-FIRMWARE = os.path.join(ROOT, "firmware")
-sys.path.insert(0, HOST)
+from pumpctl.emu_backend import LocalBackend, is_event
+from pumpctl.emulator import Emulator
+from pumpctl.vclock import VClock
 
-from pumpctl import fwpath  # noqa: E402
-from pumpctl.emulator import Emulator, LocalBackend, _is_event  # noqa: E402
-from pumpctl.vclock import VClock  # noqa: E402
-
-fwpath.ensure()
-import protocol  # noqa: E402
-
-HAVE_REAL = os.path.isfile(os.path.join(FIRMWARE, "runtime.py")) and os.path.isfile(
-    os.path.join(FIRMWARE, "hal_sim.py"))
-NODE = shutil.which("node")
-
-
-def _mpy_available():
-    if not NODE:
-        return False
-    pkg = os.path.join("@micropython", "micropython-webassembly-pyscript", "micropython.mjs")
-    if os.path.isfile(os.path.join(ROOT, "node_modules", pkg)):
-        return True
-    nm = os.environ.get("MPY_NODE_MODULES")
-    return bool(nm) and os.path.isfile(os.path.join(nm, pkg))
-
-
-HAVE_MPY = _mpy_available()
-need_mpy = pytest.mark.skipif(not HAVE_MPY, reason="MicroPython WASM package not installed (make setup)")
-need_real = pytest.mark.skipif(not HAVE_REAL, reason="firmware/runtime.py + hal_sim.py not present yet")
 
 # ---- stub firmware (runs on CPython and MicroPython) -----------------------------------
 STUB_RUNTIME = '''
@@ -172,63 +142,6 @@ def stub_backend_factory(stub_dir):
     return lambda opts: LocalBackend(opts, modules=(rt, hal, flash))
 
 
-# ---- client helpers ---------------------------------------------------------------------
-_ids = iter(range(1, 1 << 30))
-
-
-def request(port, cmd, args=None, timeout=10.0):
-    """Send one request frame; return the reply dict with the same id (events are skipped)."""
-    rid = next(_ids)
-    port.write(protocol.encode({"id": rid, "cmd": cmd, "args": args or {}}))
-    return read_until(port, lambda o: o.get("id") == rid, timeout)
-
-
-def read_until(port, pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = port.readline()
-        if not line:
-            continue
-        obj = protocol.decode_line(line.rstrip(b"\n"))
-        assert isinstance(obj, dict), (line, obj)
-        if pred(obj):
-            return obj
-    raise AssertionError("no matching frame within %.0f s" % timeout)
-
-
-def open_port(url):
-    return serial.serial_for_url(url, baudrate=115200, timeout=0.5)
-
-
-class EmuProc:
-    """``python -m pumpctl.emulator`` as a subprocess; parses the printed pty/tcp lines."""
-
-    def __init__(self, *args):
-        env = dict(os.environ, PYTHONPATH=HOST + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self.log = io.BytesIO()
-        self.p = subprocess.Popen([sys.executable, "-m", "pumpctl.emulator", *args], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env, cwd=ROOT)
-        self.pty = self.tcp = None
-        while (self.pty is None and "--no-pty" not in args) or (self.tcp is None and "--no-tcp" not in args):
-            line = self.p.stdout.readline().decode()
-            if not line:
-                raise AssertionError("emulator exited: %s" % self.p.stderr.read().decode())
-            if line.startswith("pty: "):
-                self.pty = line[5:].strip()
-            elif line.startswith("tcp: "):
-                self.tcp = line[5:].strip()
-
-    def stop(self, sig=signal.SIGTERM):
-        self.p.send_signal(sig)
-        try:
-            _out, err = self.p.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            _out, err = self.p.communicate()
-        self.stderr = err.decode()
-        return self.p.returncode
-
-
 # ---- virtual clock -------------------------------------------------------------------------
 def test_vclock_scales_real_time_and_never_goes_back():
     t = [100.0]
@@ -252,9 +165,9 @@ def test_vclock_rejects_bad_speed():
 
 
 def test_event_classification():
-    assert _is_event(protocol.encode(protocol.event_obj("alarm", 3, 10, {})))
-    assert not _is_event(protocol.encode(protocol.reply_ok(1, {"ev": 1})))
-    assert not _is_event(b"garbage\n")
+    assert is_event(protocol.encode(protocol.event_obj("alarm", 3, 10, {})))
+    assert not is_event(protocol.encode(protocol.reply_ok(1, {"ev": 1})))
+    assert not is_event(b"garbage\n")
 
 
 # ---- front end against the stub firmware, in-process --------------------------------------------
@@ -379,71 +292,3 @@ def test_state_dir_is_shared_between_runtimes(stub_fw, tmp_path):
                 assert request(b, "hello", timeout=30)["res"]["boots"] == boots
         finally:
             assert e.stop() == 0
-
-
-# ---- the real firmware -----------------------------------------------------------------------
-@need_real
-@pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=need_mpy)])
-def test_real_firmware_hello_status_and_restart(tmp_path, runtime):
-    state = str(tmp_path / "state")
-    args = ["--state", state, "--runtime", runtime, "--serial", "EMU-T1", "--model", "40"]
-    e = EmuProc(*args)
-    try:
-        with open_port(e.pty) as a:
-            hello = request(a, "hello", timeout=30)
-            assert hello["ok"], hello
-            assert json.dumps(hello["res"])  # plain JSON
-        with open_port(e.tcp) as b:
-            st = request(b, "status")
-            assert st["ok"], st
-        rtts = []
-        with open_port(e.pty) as a:
-            for _ in range(50):
-                t0 = time.perf_counter()
-                assert request(a, "status")["ok"]
-                rtts.append(time.perf_counter() - t0)
-        print("\n[%s] median status round trip over pty: %.3f ms" % (runtime, statistics.median(rtts) * 1e3))
-    finally:
-        assert e.stop() == 0
-    assert os.listdir(state)  # the flash is on disk
-    e = EmuProc(*args)
-    try:
-        with open_port(e.tcp) as b:
-            hello2 = request(b, "hello", timeout=30)
-            assert hello2["res"] == hello["res"]
-    finally:
-        assert e.stop() == 0
-
-
-@need_real
-@pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=need_mpy)])
-def test_real_firmware_events_to_all_clients_tones_in_log_and_power_loss(runtime):
-    from pumpctl.client import PumpClient, PumpTimeout
-
-    import auth
-    import battery
-
-    log = io.StringIO()
-    with Emulator(log=log, out=io.StringIO(), serial="EMU-T2", runtime=runtime) as emu:
-        c = PumpClient(emu.pty_path, timeout_s=30)
-        other = open_port(emu.tcp_url)
-        try:
-            assert c.hello()["serial"] == "EMU-T2"
-            c.login("service", auth.dev_service_key("EMU-T2"))
-            # drain the battery: EOS is a critical alarm (two-tone buzzer, alarm LED) ...
-            c.request("sim_fault", {"fault": "battery_drain", "nah": battery.CAPACITY_NAH})
-            # ... pushed to every client, not only the one that asked
-            ev = read_until(other, lambda o: o.get("ev") == "alarm_raised")
-            assert ev["d"] == {"name": "eos"}
-            # a warped week is event-driven
-            assert c.request("sim_warp", {"seconds": 7 * 86400})["state"] == "end_of_life"
-            # power loss mid-write: no reply, the pump reboots from flash and answers again
-            with pytest.raises(PumpTimeout):
-                c.request("sim_fault", {"fault": "power_loss"}, timeout_s=1.5)
-            assert request(other, "status")["ok"]
-        finally:
-            other.close()
-            c.close()
-    text = log.getvalue()
-    assert "pump: buzzer critical" in text and "pump: led alarm" in text
-    assert "pump: power lost mid-write, rebooting from flash" in text

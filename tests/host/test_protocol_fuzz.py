@@ -223,3 +223,73 @@ def test_patient_session_cannot_reach_clinician_commands(cmds):
     items = check_replies(link.feed(stream))
     assert rec.calls == []
     assert all(it["err"]["code"] == "E_ROLE" for it in items)
+
+
+# ------------------------------------------------------------------ against the real firmware
+class _Pump:
+    """PumpRuntime + SimHal, provisioned and programmed through signed frames."""
+
+    KEY = b"K" * 32
+
+    def __init__(self):
+        from hal_sim import SimHal
+        from runtime import PumpRuntime
+        import auth as _auth
+
+        self.rt = PumpRuntime(SimHal(start_t_s=0), serial="ITB-FUZZ", build="test")
+        self.rt.boot()
+        self.id = 0
+        self.recorded = b""
+        self._login("service", _auth.dev_service_key("ITB-FUZZ"))
+        self.call("provision", {"keys": {"clinician": hexlify(self.KEY)}})
+        self.call("time_set", {"t_s": 800 * 86400})
+        self._login("clinician", self.KEY)
+        r = self.call("refill_stage", {"withdrawn_nl": 0, "added_nl": 20000000, "conc_ug_ml": 2000})
+        self.call("refill_commit", {"hash": r["hash"]})
+        prog = {"mode": "flex", "steps": [{"effect_min": 420, "dose_ng_day": 500000},
+                                           {"effect_min": 1320, "dose_ng_day": 600000}]}
+        r = self.call("programme_stage", {"programme": prog})
+        self.call("programme_commit", {"hash": r["hash"]})
+
+    def raw(self, data):
+        return Decoder().feed(self.rt.feed(data))
+
+    def _login(self, role, key):
+        nonce = self.call("auth_begin", {"role": role}, sign=False)["nonce"]
+        self.call("auth", {"role": role, "mac": hexlify(login_mac(key, nonce, role))}, sign=False)
+        self.skey, self.sq = session_key(key, nonce), 0
+
+    def call(self, cmd, args=None, sign=True):
+        self.id += 1
+        f = {"id": self.id, "cmd": cmd, "args": args or {}}
+        if sign and getattr(self, "skey", None) is not None:
+            self.sq += 1
+            f["sq"] = self.sq
+            f = globals()["sign"](self.skey, f)
+        data = encode(f)
+        self.recorded += data
+        (r,) = [x for x in self.raw(data) if "id" in x]
+        assert r["ok"], r
+        return r["res"]
+
+    def therapy(self):
+        # read without a session so the snapshot itself cannot change anything
+        st = [x for x in self.raw(encode({"id": 1, "cmd": "status"})) if "id" in x][0]["res"]
+        pg = [x for x in self.raw(encode({"id": 2, "cmd": "programme_get"})) if "id" in x][0]["res"]
+        return (st["state"], st["daily_ng"], st["reservoir_nl"], st["conc_ug_ml"], canonical_json(pg))
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(frame_st, max_size=5), mutation_st, st.binary(max_size=600), st.lists(st.integers(0, 9000), max_size=5))
+def test_random_mutated_and_replayed_frames_never_change_therapy(frames, muts, noise, cuts):
+    pump = _Pump()
+    before = pump.therapy()
+    stream = b"".join(encode(f) for f in frames) + noise + mutate(pump.recorded, muts) + pump.recorded
+    out = b""
+    prev = 0
+    for c in sorted(set(c % (len(stream) + 1) for c in cuts)) + [len(stream)]:
+        out += pump.rt.feed(stream[prev:c])
+        prev = c
+    for item in Decoder().feed(out):
+        assert isinstance(item, dict)
+    assert pump.therapy() == before

@@ -72,7 +72,7 @@ firmware: $(VENV_STAMP) $(NODE_STAMP)
 # --- other entry points --------------------------------------------------------
 bench: $(VENV_STAMP) $(NODE_STAMP)
 	@for f in bench/*.py; do \
-	  case "$$f" in bench/mpy_*|'bench/*.py') continue;; esac; \
+	  case "$$f" in bench/scenario_*|bench/mpy_*|'bench/*.py') continue;; esac; \
 	  echo "== $$f (CPython)"; $(PY) "$$f" || exit 1; \
 	done
 	$(NODE) bench/mpy_bench.mjs

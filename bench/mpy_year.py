@@ -1,0 +1,50 @@
+"""make bench (MicroPython): one simulated year (target <= 30 s) and bytes allocated per
+steady-state control tick (target 0)."""
+import mpybench
+import scenario_year as sc
+from runtime import PumpRuntime
+from hal_sim import SimHal
+
+hal, ctl = sc.setup()
+box = {}
+
+
+def year():
+    box["strokes"] = sc.run_year(hal, ctl, 86400)
+
+
+mpybench.report("year_sim_daily_calls", mpybench.time_ms(year), "ms")
+hal, ctl = sc.setup()
+
+
+def year_hourly():
+    box["strokes"] = sc.run_year(hal, ctl, 3600)
+
+
+mpybench.report("year_sim_hourly_calls", mpybench.time_ms(year_hourly), "ms")
+
+hal = SimHal(start_t_s=sc.T0)
+rt = PumpRuntime(hal)
+rt.boot()
+sc.refill(rt.ctl)
+st = sc.cmd(rt.ctl, "programme_stage", programme=sc.PLAN)
+sc.cmd(rt.ctl, "programme_commit", hash=st["hash"])
+rt._after()
+rt.tick()
+# Steady state: between strokes the clock moves but nothing is due.
+due = rt.next_due_s() - rt.ctl.clock_offset_s
+if due - hal.monotonic_s() < 5:
+    hal.set_monotonic_s(due)
+    rt.tick()
+mpybench.report("tick_alloc_steady", mpybench.alloc_bytes(rt.tick, 1000), "B/tick")
+n = [0]
+
+
+def stroke_tick():
+    hal.set_monotonic_s(rt.next_due_s() - rt.ctl.clock_offset_s)
+    rt.tick()
+    n[0] += 1
+
+
+mpybench.report("stroke_tick_time", mpybench.time_ms(stroke_tick, 200) * 1000 // 200, "us/stroke")
+mpybench.report("stroke_tick_alloc", mpybench.alloc_bytes(stroke_tick, 50), "B/stroke")

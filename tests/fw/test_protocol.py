@@ -88,6 +88,12 @@ def test_canonical_json_big_ints():
     assert canonical_json([-(1 << 31)]) == b"[-2147483648]"
 
 
+def test_decoder_accepts_bytearray_and_memoryview():
+    frame = b'{"a":"x*y"}*9F1BE571\n'
+    assert _norm(Decoder().feed(bytearray(frame))) == [{"a": "x*y"}]
+    assert _norm(Decoder().feed(memoryview(frame))) == [{"a": "x*y"}]
+
+
 def test_decoder_buffer_is_bounded():
     d = Decoder()
     for _ in range(50):

@@ -91,3 +91,20 @@ class EmuProc:
             _out, err = self.p.communicate()
         self.stderr = err.decode()
         return self.p.returncode
+
+
+def status_round_trips(port, n=200):
+    """Seconds per ``status`` request/reply over ``port`` (reads whole chunks, not byte by byte)."""
+    frame = protocol.encode({"id": 4242, "cmd": "status", "args": {}})
+    rtts = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        port.write(frame)
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = port.read(port.in_waiting or 1)
+            assert chunk, "no reply to status"
+            buf += chunk
+        rtts.append(time.perf_counter() - t0)
+        assert b'"id":4242' in buf and b'"ok":true' in buf, buf
+    return rtts

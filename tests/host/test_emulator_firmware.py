@@ -6,10 +6,9 @@ import io
 import json
 import os
 import statistics
-import time
 
 import pytest
-from emu_helpers import EmuProc, need_mpy, open_port, read_until, request
+from emu_helpers import EmuProc, need_mpy, open_port, read_until, request, status_round_trips
 
 from pumpctl.emulator import Emulator
 
@@ -26,12 +25,8 @@ def test_real_firmware_hello_status_and_restart(tmp_path, runtime):
         with open_port(e.tcp) as b:
             st = request(b, "status")
             assert st["ok"], st
-        rtts = []
         with open_port(e.pty) as a:
-            for _ in range(50):
-                t0 = time.perf_counter()
-                assert request(a, "status")["ok"]
-                rtts.append(time.perf_counter() - t0)
+            rtts = status_round_trips(a)
         print("\n[%s] median status round trip over pty: %.3f ms" % (runtime, statistics.median(rtts) * 1e3))
     finally:
         assert e.stop() == 0
@@ -53,12 +48,17 @@ def test_real_firmware_events_to_all_clients_tones_in_log_and_power_loss(runtime
     import battery
 
     log = io.StringIO()
-    with Emulator(log=log, out=io.StringIO(), serial="EMU-T2", runtime=runtime) as emu:
+    with Emulator(log=log, out=io.StringIO(), serial="EMU-T2", runtime=runtime, seed=5) as emu:
         c = PumpClient(emu.pty_path, timeout_s=30)
         other = open_port(emu.tcp_url)
         try:
             assert c.hello()["serial"] == "EMU-T2"
             c.login("service", auth.dev_service_key("EMU-T2"))
+            # sim_fault serial_noise reaches the emulator's byte path (1 ppm: practically clean)
+            c.request("sim_fault", {"fault": "serial_noise", "ppm": 1})
+            assert emu.backend.noise_ppm == 1
+            c.request("sim_fault", {"fault": "serial_noise", "ppm": 0})
+            assert emu.backend.noise_ppm == 0
             # drain the battery: EOS is a critical alarm (two-tone buzzer, alarm LED) ...
             c.request("sim_fault", {"fault": "battery_drain", "nah": battery.CAPACITY_NAH})
             # ... pushed to every client, not only the one that asked
@@ -76,3 +76,14 @@ def test_real_firmware_events_to_all_clients_tones_in_log_and_power_loss(runtime
     text = log.getvalue()
     assert "pump: buzzer critical" in text and "pump: led alarm" in text
     assert "pump: power lost mid-write, rebooting from flash" in text
+
+
+def test_clinical_build_and_model_40_reach_the_firmware():
+    with Emulator(log=io.StringIO(), out=io.StringIO(), build="clinical", model=40, serial="EMU-C1",
+                  no_pty=True) as emu:
+        with open_port(emu.tcp_url) as b:
+            hello = request(b, "hello")["res"]
+            assert (hello["build"], hello["model"], hello["serial"]) == ("clinical", 40, "EMU-C1")
+            assert hello["capacity_nl"] == 40000000
+            r = request(b, "sim_warp", {"seconds": 60})
+            assert not r["ok"] and r["err"]["code"] in ("E_TEST_BUILD_ONLY", "E_AUTH_REQUIRED")

@@ -32,6 +32,7 @@ LOW_RES_MIN_NL = const(500000)
 LOW_RES_MAX_NL = const(5000000)
 
 MAX_STEPS_PER_DAY = const(16)      # "at least 13 steps per day"
+MAX_STEPS_TOTAL = const(64)        # a weekly plan: keeps a programme frame well inside MAX_LINE
 MAX_PERIODIC_BOLUSES = const(8)
 BOLUS_MAX_DURATION_MIN = const(1440)
 

@@ -77,6 +77,8 @@ def normalise(prog, conc_ug_ml, model):
     per_day = {}
     for s in steps:
         per_day[s["day"]] = per_day.get(s["day"], 0) + 1
+    if len(steps) > pm.MAX_STEPS_TOTAL:
+        raise PumpError("E_STEP_COUNT", "at most %d steps in a programme" % pm.MAX_STEPS_TOTAL)
     for n in per_day.values():
         if n > pm.MAX_STEPS_PER_DAY:
             raise PumpError("E_STEP_COUNT", "at most %d steps per day" % pm.MAX_STEPS_PER_DAY)

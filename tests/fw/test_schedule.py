@@ -91,6 +91,8 @@ def test_thirteen_steps_fit_with_a_shorter_lead_and_sixteen_is_the_cap():
     assert len(n["steps"]) == 13
     steps = [{"effect_min": i * 80, "dose_ng_day": 400000, "shape": "step"} for i in range(17)]
     raises("E_STEP_COUNT", schedule.normalise, {"mode": "flex", "steps": steps}, 2000, M20)
+    week = [{"day": d, "effect_min": i * 90, "dose_ng_day": 400000, "shape": "step"} for d in range(7) for i in range(10)]
+    raises("E_STEP_COUNT", schedule.normalise, {"mode": "flex", "steps": week}, 2000, M20)
 
 
 def test_daily_dose_hard_range_boundaries():

@@ -61,34 +61,63 @@ class Session:
         return n
 
 
+def _exc_text(e):
+    """Traceback text on both runtimes (CPython: traceback; MicroPython: sys.print_exception)."""
+    import sys
+
+    try:
+        import traceback
+
+        return traceback.format_exc()
+    except ImportError:
+        import io
+
+        buf = io.StringIO()
+        sys.print_exception(e, buf)
+        return buf.getvalue()
+
+
 class Supervisor:
-    """Keeps a Session alive across injected power losses (flash.PowerLoss).
+    """Keeps a Session alive across resets, like the board's supply and watchdog would.
 
     ``factory(mono_s)`` builds a fresh Session over the same flash. A PowerLoss raised
     mid-write drops the runtime (RAM is gone) and reboots from flash, as flash.py asks.
+    An unexpected firmware exception is logged with its traceback and handled as the
+    board's watchdog would (issue 4: machine.WDT): reset and boot from flash. A crash
+    while booting is not retried more than MAX_BOOT_CRASHES times in a row (raised).
     """
+
+    MAX_BOOT_CRASHES = 3
 
     def __init__(self, factory):
         self.factory = factory
         self.s = factory(0)
         self.reboots = 0
+        self.crashes = 0
 
     def call(self, op, mono_s, data=b""):
         try:
             if op == "B":
-                return self.s.boot(mono_s)
+                out = self.s.boot(mono_s)
+                self.crashes = 0
+                return out
             if op == "F":
                 return self.s.feed(mono_s, data)
             return self.s.tick(mono_s)
-        except BaseException as e:  # noqa: B036 - PowerLoss derives from BaseException on purpose
-            if type(e).__name__ != "PowerLoss":
+        except BaseException as e:  # PowerLoss derives from BaseException on purpose
+            if type(e).__name__ == "PowerLoss":
+                why = "after power loss mid-write; booting from flash"
+            elif isinstance(e, Exception) and self.crashes < self.MAX_BOOT_CRASHES:
+                self.crashes += 1
+                why = "by watchdog after firmware exception: " + _exc_text(e).strip().replace("\n", " | ")
+            else:
                 raise
         notes = self.s.take_notes()
-        notes.append((mono_s, self.s.pump_now(), "power", "lost mid-write, rebooting from flash"))
+        notes.append((mono_s, self.s.pump_now(), "reset", why))
         self.reboots += 1
         self.s = self.factory(mono_s)
         self.s.notes = notes + self.s.notes
-        return self.s.boot(mono_s)
+        return self.call("B", mono_s)
 
 
 def wire_step(sup, op, mono_s, data):

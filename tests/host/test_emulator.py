@@ -63,6 +63,8 @@ class PumpRuntime:
                        "boots": self.boots}
             elif cmd == "status":
                 res = {"t_s": self.hal.monotonic_s(), "boots": self.boots}
+            elif cmd == "crash":
+                raise KeyError("stub bug")
             elif cmd == "poke":
                 out.append(self._ev("poked", {}))
             elif cmd == "sim_fault":
@@ -227,7 +229,18 @@ def test_inprocess_power_loss_reboots_from_flash(stub_fw):
             b.write(protocol.encode({"id": 99, "cmd": "sim_fault", "args": {"kind": "power_loss"}}))
             read_until(b, lambda o: o.get("ev") == "boot")
             assert request(b, "hello")["res"]["boots"] == 5  # torn write of "41" left "4"; reboot adds 1
-    assert "pump: power lost mid-write, rebooting from flash" in log.getvalue()
+    assert "pump: reset after power loss mid-write; booting from flash" in log.getvalue()
+
+
+def test_firmware_exception_is_a_watchdog_reset_not_an_emulator_crash(stub_fw):
+    log = io.StringIO()
+    with Emulator(backend_factory=stub_backend_factory(stub_fw), log=log, out=io.StringIO(), no_pty=True) as emu:
+        with open_port(emu.tcp_url) as b:
+            b.write(protocol.encode({"id": 98, "cmd": "crash", "args": {}}))
+            read_until(b, lambda o: o.get("ev") == "boot")
+            assert request(b, "hello")["res"]["boots"] == 2
+    text = log.getvalue()
+    assert "pump: reset by watchdog after firmware exception" in text and "KeyError" in text
 
 
 def test_inprocess_serial_noise_fault_reaches_the_byte_path(stub_fw):

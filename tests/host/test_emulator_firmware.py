@@ -75,7 +75,7 @@ def test_real_firmware_events_to_all_clients_tones_in_log_and_power_loss(runtime
             c.close()
     text = log.getvalue()
     assert "pump: buzzer critical" in text and "pump: led alarm" in text
-    assert "pump: power lost mid-write, rebooting from flash" in text
+    assert "pump: reset after power loss mid-write; booting from flash" in text
 
 
 def test_clinical_build_and_model_40_reach_the_firmware():

@@ -1,21 +1,257 @@
 """Clinical guardrails on the pump (issue 5). Defence in depth behind the host's drug library.
 
-The pump-wide hard limits live in pumpmodel/schedule; this module adds the per-patient
-rules (titration, refill increase caps) from the profile stored on the pump.
+The pump-wide hard limits live in pumpmodel/schedule; this module adds the per-patient rules
+from the profile stored on the pump (`profile_set`), so they hold whichever programmer connects.
+Quotes are from shared/seeds/000_2ca3bb212e8effd8.txt ("label") unless marked AHFS
+(shared/seeds/002_6a8b59dddd29c79e.txt). Requirement IDs: requirements/requirements.toml.
+
+Design choices (docs/requirements.md, "Pump-side clinical rules"):
+- Titration vs maintenance: the profile's `phase` ("titration" default, or "maintenance").
+  In maintenance, an increase staged within REFILL_WINDOW_S after a refill commit is a
+  refill-time change (caps 40 % / 20 %); any other increase uses the titration caps
+  (30 % / 15 %). At most one increase per 24 h in both phases.
+- Percent caps compare the new programme's daily total (weekly plans: the mean day, as the
+  core reports `daily_ng`) with the current one; hard and soft ranges apply to every day.
+- > 2x rule: if the new daily dose, or any flex step's own rate, exceeds twice the current
+  daily dose, `confirm_ratio` must echo the integer percentage the pump states (CONFIRM-2X).
+- Soft (typical) range (upper bound only while titrating): outside it the stage needs `override_reason` (text); the commit logs
+  event "override" (a = CRC-32 of the reason text & 0x3FFFFFFF, b = new daily ng).
+- No profile: a clinical build refuses to programme; a test build applies only the pump-wide
+  limits (core tests exercise the pump without a patient).
+- Restart after a drug holiday: `restart: true` allows a return to the profile's
+  `initial_ng_day` whatever the caps (confirmation rules still apply) and restarts the
+  24-hour clock: "baclofen inj may be restarted at the initial continuous infusion dose".
 """
+from compat import const, crc32
+from protocol import PumpError, ERRORS
+import schedule
+
+DAY_S = const(86400)
+# Design choice: a refill visit is one sitting; an increase staged within 4 h of the refill
+# commit is "during periodic refills of the pump" (label, Maint Therapy).
+REFILL_WINDOW_S = const(14400)
+# Design choice: "more than 2x" the current daily dose needs a second confirmation.
+CONFIRM_RATIO_PCT = const(200)
+# Design choice: a decrease of more than 20 % needs an override reason: "the daily dose may be
+# reduced by 10-20% if patients experience side effects"; larger cuts risk withdrawal
+# ("avoid abrupt discontinuation").
+DECREASE_SOFT_PCT = const(20)
+REASON_MAX = const(80)
+
+# indication -> (hard_min_ng_day, hard_max_ng_day, soft_min_ng_day, soft_max_ng_day,
+#                titration_max_pct, refill_max_pct)
+RULES = {
+    # label: "Range: 12-2003mcg/day; most patients are adequately maintained on 300-800mcg/day";
+    # "increase daily dose by 10-30% only once q24h"; "may be increased by 10-40%, but no more than 40%"
+    "spinal": (12000, 2003000, 300000, 800000, 30, 40),
+    # label: "Range: 22-1400mcg/day; most patients are adequately maintained on 90-703mcg/day";
+    # "increase daily dose by 5-15% only once q24h"; "increased by 5-20%, but no more than 20%"
+    "cerebral": (22000, 1400000, 90000, 703000, 15, 20),
+    # label, PEDIATRIC >=4 Years: same range, 5-15 % titration, 5-20 % at refill
+    "paediatric": (22000, 1400000, 90000, 703000, 15, 20),
+    # label, <12 Years: "Usual: 274mcg/day Range: 24-1199mcg/day"; typical range inherited from
+    # the >=4 years profile (no other typical range is given), titration/refill as paediatric
+    "paediatric_u12": (24000, 1199000, 90000, 703000, 15, 20),
+}
+INDICATION_IDS = {"spinal": 1, "cerebral": 2, "paediatric": 3, "paediatric_u12": 4}
+# age groups and which indications they may use: the spinal/cerebral adult profiles are for
+# adults; label paediatric dosing is ">=4 Years" with a separate "<12 Years" range.
+AGE_GROUPS = {"adult": ("spinal", "cerebral"), "12-17": ("paediatric",),
+              "4-11": ("paediatric", "paediatric_u12"), "under_4": ("paediatric_u12",)}
+AGE_IDS = {"adult": 1, "12-17": 2, "4-11": 3, "under_4": 4}
+PHASES = ("titration", "maintenance")
+# label BOXED WARNING: "patients at apparent risk (eg, spinal cord injuries at T-6 or above,
+# communication difficulties, history of withdrawal symptoms from oral/intrathecal therapy)"
+RISK_FLAGS = ("t6_or_above", "communication", "withdrawal_history")
+
+
+def _err(code, fallback, detail):
+    # Codes the core may add later (E_CONFIRM_REQUIRED, E_OVERRIDE_REQUIRED) degrade to an
+    # existing code so this module runs against any protocol.py.
+    raise PumpError(code if code in ERRORS else fallback, detail)
+
+
+def _int_or_none(p, key, lo, hi):
+    v = p.get(key)
+    if v is None:
+        return None
+    if type(v) is not int or v < lo or v > hi:
+        raise PumpError("E_BAD_ARGS", "profile '%s' must be an integer %d..%d" % (key, lo, hi))
+    return v
+
+
+def validate_profile(profile):
+    """Normalised copy of a patient profile, or PumpError E_BAD_ARGS."""
+    ind = profile.get("indication")
+    if ind not in RULES:
+        raise PumpError("E_BAD_ARGS", "indication must be one of spinal, cerebral, paediatric, paediatric_u12")
+    age = profile.get("age_group", "adult" if ind in ("spinal", "cerebral") else None)
+    if age not in AGE_GROUPS:
+        raise PumpError("E_BAD_ARGS", "age_group must be one of adult, 12-17, 4-11, under_4")
+    if ind not in AGE_GROUPS[age]:
+        raise PumpError("E_BAD_ARGS", "indication %s does not fit age group %s" % (ind, age))
+    phase = profile.get("phase", "titration")
+    if phase not in PHASES:
+        raise PumpError("E_BAD_ARGS", "phase must be titration or maintenance")
+    risk = profile.get("risk", [])
+    if type(risk) is not list:
+        raise PumpError("E_BAD_ARGS", "risk must be a list")
+    for r in risk:
+        if r not in RISK_FLAGS:
+            raise PumpError("E_BAD_ARGS", "risk flag %r: one of t6_or_above, communication, withdrawal_history" % r)
+    out = {"indication": ind, "age_group": age, "phase": phase,
+           "risk": [r for r in RISK_FLAGS if r in risk]}
+    implant = _int_or_none(profile, "implant_t_s", -(1 << 30), 1 << 30)
+    if implant is not None:
+        out["implant_t_s"] = implant
+    lo, hi = RULES[ind][0], RULES[ind][1]
+    init = _int_or_none(profile, "initial_ng_day", lo, hi)
+    if init is not None:
+        out["initial_ng_day"] = init
+    return out
+
+
+def limits(profile):
+    """The profile's rule row as a dict (host display and status)."""
+    r = RULES[profile["indication"]]
+    return {"hard_min_ng_day": r[0], "hard_max_ng_day": r[1], "soft_min_ng_day": r[2],
+            "soft_max_ng_day": r[3], "titration_max_pct": r[4], "refill_max_pct": r[5]}
+
+
+def reason_id(text):
+    """Stable small-int id of an override reason for the integer event log."""
+    return crc32(text.encode()) & 0x3FFFFFFF
+
+
+def ratio_pct(new_ng, old_ng):
+    return new_ng * 100 // old_ng
+
+
+def _day_totals_and_peak(ctl, args):
+    norm = schedule.normalise(args.get("programme"), ctl.conc_ug_ml, ctl.model)
+    totals = [x for _, x in schedule.Plan(norm).day_totals_ng()]
+    peak = 0
+    for s in norm["steps"]:
+        if s["dose_ng_day"] > peak:
+            peak = s["dose_ng_day"]
+    return totals, peak
+
+
+def _reason(args):
+    text = args.get("override_reason")
+    if text is None:
+        return None
+    if type(text) is not str or not text.strip() or len(text) > REASON_MAX:
+        raise PumpError("E_BAD_ARGS", "override_reason: 1..%d characters of text" % REASON_MAX)
+    return text
 
 
 def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
-    """Raise PumpError if the change breaks a labeling rule; return the checks made."""
-    return []
+    """Raise PumpError if the change breaks a labeling rule; return the checks made.
+
+    Each check is a dict {"rule": ID, ...}; those with "override" are logged at commit."""
+    prof = ctl.profile
+    if not prof:
+        if ctl.build == "clinical":
+            raise PumpError("E_CLINICAL_LIMIT", "no patient profile on the pump: profile_set first")
+        return []
+    r = RULES[prof["indication"]]
+    totals, peak = _day_totals_and_peak(ctl, args)
+    checks = []
+    lo_day, hi_day = min(totals), max(totals)
+    # Hard per-indication range (refused on host and pump).
+    if lo_day < r[0] or hi_day > r[1]:
+        raise PumpError("E_CLINICAL_LIMIT", "daily total %d..%d ng outside the %s range %d..%d ng/day"
+                        % (lo_day, hi_day, prof["indication"], r[0], r[1]))
+    checks.append({"rule": "DL-HARD", "min_ng_day": r[0], "max_ng_day": r[1]})
+    restart = args.get("restart") is True
+    if restart:
+        init = prof.get("initial_ng_day")
+        if init is None or new_daily_ng > init:
+            raise PumpError("E_CLINICAL_LIMIT", "restart is allowed up to the profile's initial_ng_day (%s)"
+                            % init)
+        checks.append({"rule": "HOL-RESTART", "initial_ng_day": init})
+    # > 2x: the daily total or a step's own rate against the current daily dose.
+    ref = new_daily_ng if new_daily_ng > peak else peak
+    if old_daily_ng > 0 and ref > 2 * old_daily_ng:
+        pct = ratio_pct(ref, old_daily_ng)
+        if args.get("confirm_ratio") != pct:
+            _err("E_CONFIRM_REQUIRED", "E_CLINICAL_LIMIT",
+                 "CONFIRM: the new dose is %d %% of the current %d ng/day (more than twice); "
+                 "resend with confirm_ratio=%d" % (pct, old_daily_ng, pct))
+        checks.append({"rule": "CONFIRM-2X", "ratio_pct": pct})
+    increase = old_daily_ng > 0 and new_daily_ng > old_daily_ng
+    if increase and not restart:
+        _check_increase(ctl, prof, r, old_daily_ng, new_daily_ng, t_s, checks)
+    reason = _reason(args)
+    soft = []
+    # The typical range is a maintenance figure ("most patients are adequately maintained on"):
+    # during titration only its upper bound warns (starting doses sit far below it).
+    if hi_day > r[3] or (lo_day < r[2] and prof.get("phase") == "maintenance"):
+        soft.append("SOFT-RANGE")
+    if old_daily_ng > 0 and new_daily_ng < old_daily_ng \
+            and (old_daily_ng - new_daily_ng) * 100 > DECREASE_SOFT_PCT * old_daily_ng:
+        soft.append("SOFT-DECREASE")
+    for rule in soft:
+        if reason is None:
+            _err("E_OVERRIDE_REQUIRED", "E_CLINICAL_LIMIT",
+                 "%s: daily %d..%d ng outside the typical %d..%d ng/day or a cut > %d %%; "
+                 "resend with override_reason" % (rule, lo_day, hi_day, r[2], r[3], DECREASE_SOFT_PCT))
+        checks.append({"rule": rule, "override": reason_id(reason), "value": new_daily_ng})
+    return checks
+
+
+def _check_increase(ctl, prof, r, old, new, t_s, checks):
+    first = ctl.initial_programme_t_s
+    # label: "No dose increases should be given in the first 24 hrs"
+    if first is not None and t_s - first < DAY_S:
+        raise PumpError("E_FIRST_24H", "no increase until %d s after the initial programme (%d s left)"
+                        % (DAY_S, first + DAY_S - t_s))
+    at_refill = prof.get("phase") == "maintenance" and ctl.refill_t_s is not None \
+        and 0 <= t_s - ctl.refill_t_s <= REFILL_WINDOW_S
+    cap = r[5] if at_refill else r[4]
+    last = ctl.last_increase_t_s
+    # label: "increase daily dose by 10-30% only once q24h"
+    if last is not None and t_s - last < DAY_S:
+        raise PumpError("E_TITRATION", "one increase per 24 h: next allowed in %d s" % (last + DAY_S - t_s))
+    if (new - old) * 100 > cap * old:
+        pct = (new - old) * 100 // old
+        if at_refill:
+            raise PumpError("E_REFILL_INCREASE", "+%d %% at refill; at most %d %% for %s"
+                            % (pct, cap, prof["indication"]))
+        raise PumpError("E_TITRATION", "+%d %%; at most %d %% per 24 h for %s" % (pct, cap, prof["indication"]))
+    checks.append({"rule": "REFILL-CAP" if at_refill else "TIT-CAP", "max_pct": cap})
 
 
 def on_commit(ctl, old_daily_ng, new_daily_ng, t_s, checks):
-    if ctl.initial_programme_t_s is None:
+    restart = False
+    for c in checks or ():
+        if "override" in c:
+            ctl._now = t_s
+            ctl._log("override", c["override"], c["value"])
+        if c["rule"] == "HOL-RESTART":
+            restart = True
+    if ctl.initial_programme_t_s is None or restart:
         ctl.initial_programme_t_s = t_s
-    if new_daily_ng > old_daily_ng and old_daily_ng > 0:
+    if (new_daily_ng > old_daily_ng and old_daily_ng > 0) or restart:
         ctl.last_increase_t_s = t_s
 
 
 def check_bolus(ctl, dose_ng, t_s):
+    """A clinician bolus plus the day's programmed dose must stay inside the hard range."""
+    prof = ctl.profile
+    if not prof:
+        return None
+    hi = RULES[prof["indication"]][1]
+    if ctl.daily_ng() + dose_ng > hi:
+        raise PumpError("E_CLINICAL_LIMIT", "bolus %d ng + daily %d ng exceeds the %s maximum %d ng/day"
+                        % (dose_ng, ctl.daily_ng(), prof["indication"], hi))
     return None
+
+
+def status_fields(ctl):
+    """Extra status fields (risk flags on every status): {} without a profile."""
+    prof = ctl.profile
+    if not prof:
+        return {}
+    return {"indication": prof["indication"], "phase": prof["phase"], "risk": prof["risk"]}

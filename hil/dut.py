@@ -1,0 +1,351 @@
+"""The device under test, as the HIL scenarios see it: one pump behind the host client.
+
+``Dut`` wraps ``pumpctl.client.PumpClient`` (no second protocol implementation): it logs in
+with whichever role a command needs, waits for pushed events with deadlines
+(``expect_event``), never with bare sleeps, and knows what its target can do
+(``caps``: ``warp``, ``faults``, ``power_cycle``). The targets (``conftest.py`` picks one):
+
+* ``EmuTarget``: ``host/pumpctl/emulator.py`` in this process, CPython or MicroPython runtime,
+  flash in a per-test directory; a power cycle is stop + restart on the same flash (the
+  emulator's battery-backed RTC keeps running, as it does on the pump);
+* ``BoardTarget``: a serial port or URL (``/dev/ttyACM0``, ``rfc2217://host:port``);
+  a power cycle needs a command in the rig file (e.g. a switchable USB hub).
+
+Every byte in both directions goes to a per-test frame log (``FrameLog``).
+"""
+import io
+import os
+import shlex
+import subprocess
+import time
+
+from pumpctl.client import PumpClient, PumpReplyError, PumpTimeout
+
+import auth  # firmware module: on sys.path once pumpctl.client is imported
+import protocol
+from compat import hexlify
+
+PICO_VID_PID = (0x2E8A, 0x0005)  # Raspberry Pi Pico running MicroPython (USB-CDC)
+REPLY_TIMEOUT_S = 10.0  # per request; the MicroPython emulator answers in milliseconds
+WHO_CAN = {  # the role the fixture logs in with for each role-restricted command (protocol.COMMANDS)
+    "patient_bolus": "patient",
+    "provision": "service",
+    "sim_warp": "service",
+    "sim_fault": "service",
+}
+DAY_S = 86400
+
+
+class FrameLog:
+    """Per-test log of the serial traffic: one line per frame, direction and host time."""
+
+    def __init__(self, path):
+        self.path = path
+        self._f = open(path, "w", encoding="utf-8")
+        self._t0 = time.monotonic()
+        self._partial = {"tx": b"", "rx": b""}
+
+    def traffic(self, direction, data):
+        buf = self._partial[direction] + data
+        lines = buf.split(b"\n")
+        self._partial[direction] = lines.pop()
+        for line in lines:
+            self.note("%s %s" % (">" if direction == "tx" else "<", line.decode("ascii", "backslashreplace")))
+
+    def note(self, text):
+        if self._f.closed:
+            return
+        self._f.write("%9.3f %s\n" % (time.monotonic() - self._t0, text))
+        self._f.flush()
+
+    def close(self):
+        for d in ("tx", "rx"):
+            if self._partial[d]:
+                self.traffic(d, b"\n")
+        self._f.close()
+
+
+# ---- targets -----------------------------------------------------------------------------------
+class EmuTarget:
+    """A fresh emulated pump per test (issue 4: ``--target emu`` / ``--target mpy``)."""
+
+    def __init__(self, runtime, state_dir, log_path, build="test", serial="HIL00001", model=20):
+        self.runtime = runtime
+        self.name = "emu" if runtime == "cpython" else "mpy"
+        self.opts = dict(runtime=runtime, state=state_dir, build=build, serial=serial, model=model)
+        self.log_path = log_path
+        self._log = open(log_path, "w", encoding="utf-8")
+        self.emu = None
+        self.caps = {"power_cycle"} | ({"warp", "faults"} if build == "test" else set())
+
+    def open(self):
+        from pumpctl.emulator import Emulator
+
+        self.emu = Emulator(log=self._log, out=io.StringIO(), **self.opts).start()
+        return self.emu.pty_path
+
+    @property
+    def port(self):
+        return self.emu.pty_path if self.emu else None
+
+    def service_key(self, serial):
+        return auth.dev_service_key(serial)
+
+    def power_cycle(self):
+        """Cut power (RAM state lost; flash and RTC survive) and power up again."""
+        self.emu.stop()
+        return self.open()
+
+    def close(self):
+        if self.emu is not None:
+            self.emu.stop()
+            self.emu = None
+        self._log.close()
+
+
+class BoardTarget:
+    """A real pump board on a serial port or pyserial URL; settings from the rig file entry."""
+
+    def __init__(self, port, rig=None):
+        self.rig = rig or {}
+        self.port = resolve_port(port)
+        self.name = "board"
+        self.log_path = None
+        self.caps = set()  # warp/faults come from hello (test build); power_cycle from the rig file
+        if self.rig.get("power_cycle_cmd"):
+            self.caps.add("power_cycle")
+
+    def open(self):
+        return self.port
+
+    def service_key(self, serial):
+        key = self.rig.get("service_key")
+        return key if key else auth.dev_service_key(serial)
+
+    def power_cycle(self):
+        cmd = self.rig["power_cycle_cmd"].format(port=self.port)
+        subprocess.run(shlex.split(cmd), check=True, timeout=60)
+        return self.port
+
+    def close(self):
+        pass
+
+
+def resolve_port(port):
+    """``auto``: the one USB device with the Pico's VID:PID; anything else is used as given."""
+    if port != "auto":
+        return port
+    from serial.tools import list_ports
+
+    found = [p.device for p in list_ports.comports() if (p.vid, p.pid) == PICO_VID_PID]
+    if len(found) != 1:
+        raise RuntimeError("--target auto: expected one device with VID:PID %04X:%04X, found %s"
+                           % (PICO_VID_PID + (found or "none",)))
+    return found[0]
+
+
+# ---- the DUT -----------------------------------------------------------------------------------
+class Dut:
+    """One pump under test. ``request`` logs in as needed; ``expect_event`` waits with a deadline."""
+
+    def __init__(self, target, frames, keys=None):
+        self.target = target
+        self.frames = frames
+        self.keys = dict(keys or {})
+        self.client = None
+        self.info = None
+        self.caps = set()
+        self._connect(target.open())
+        self.keys.setdefault("service", target.service_key(self.info["serial"]))
+        self.caps = set(target.caps)
+        if self.info.get("build") == "test":
+            self.caps |= {"warp", "faults"}
+        else:
+            self.caps -= {"warp", "faults"}
+
+    # -- connection
+    def _connect(self, port):
+        self.client = PumpClient(port, timeout_s=REPLY_TIMEOUT_S, on_traffic=self.frames.traffic)
+        self.info = self.client.hello()
+        self.frames.note("# connected to %s: %r" % (port, self.info))
+
+    @property
+    def port(self):
+        return self.target.port
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def power_cycle(self):
+        """Power off and on (rig or emulator). Events queued before are dropped with the link."""
+        self.frames.note("# power cycle")
+        self.close()
+        self._connect(self.target.power_cycle())
+
+    def reconnect(self):
+        """New connection to the same running pump (after it rebooted by itself)."""
+        self.close()
+        self._connect(self.target.port)
+
+    # -- sessions and requests
+    def provision_keys(self, roles=("clinician", "patient")):
+        """Random per-test keys for `roles`, provisioned with the service role (kept in self.keys)."""
+        new = {r: hexlify(os.urandom(16)) for r in roles if r not in self.keys}
+        if new:
+            self.request("provision", {"keys": new}, role="service")
+            self.keys.update(new)
+
+    def login(self, role):
+        if self.client.role != role:
+            if role not in self.keys:
+                self.provision_keys((role,))
+            try:
+                self.client.login(role, self.keys[role])
+            except PumpReplyError as e:
+                if e.code != "E_AUTH_NO_KEY":
+                    raise
+                import pytest
+
+                pytest.skip("no %s key on this pump (%s build): put %s_key in the rig file"
+                            % (role, self.info.get("build"), role))
+
+    def request(self, cmd, args=None, role=None, timeout_s=None):
+        """Result dict of `cmd`; logs in with `role` (default: the command's usual role) first."""
+        role = role or _role_for(cmd)
+        if role is not None:
+            self.login(role)
+        return self.client.request(cmd, args, timeout_s=timeout_s)
+
+    def refused(self, cmd, args=None, role=None):
+        """Send `cmd` expecting a refusal; returns the error code (fails if it was accepted)."""
+        try:
+            res = self.request(cmd, args, role)
+        except PumpReplyError as e:
+            self.frames.note("# refused as expected: %s %s" % (e.code, e.msg))
+            return e.code
+        raise AssertionError("%s %r was accepted: %r" % (cmd, args, res))
+
+    def raw(self, data, deadline_s=REPLY_TIMEOUT_S):
+        """Write raw bytes; return the reply to them (a frame the pump could not read: id null)."""
+        self.client.send_raw(data)
+        return self.client._wait_reply(None, "raw bytes", deadline_s)
+
+    def send_frame(self, frame):
+        """Send a request dict exactly as given (forged/replayed frames); returns the reply dict."""
+        return self.client.send_frame(frame)
+
+    # -- events
+    def expect_event(self, name, deadline_s=REPLY_TIMEOUT_S, **match):
+        """Wait up to deadline_s for pushed event `name` whose data has the `match` items."""
+        end = time.monotonic() + deadline_s
+        skipped = []
+        try:
+            while True:
+                ev = self.client.wait_event(name, max(0.0, end - time.monotonic()))
+                if all(ev.get("d", {}).get(k) == v for k, v in match.items()):
+                    self.frames.note("# expected event %s %r at t_s=%s" % (name, ev.get("d"), ev.get("t_s")))
+                    return ev
+                skipped.append(ev)
+        except PumpTimeout as e:
+            raise AssertionError("no %s event with %r within %s s (other %s events: %r; %s)"
+                                 % (name, match, deadline_s, name, skipped, e.cause)) from None
+
+    def events(self, name=None):
+        """Events received up to now (a status round trip flushes what the pump already sent)."""
+        self.client.request("time_get")
+        evs = self.client.events()
+        return [e for e in evs if name is None or e.get("ev") == name]
+
+    # -- conveniences over the firmware's commands (commands.py, commands_admin.py)
+    def status(self):
+        return self.client.request("status")
+
+    def warp(self, seconds):
+        """Test builds: move the pump clock forward (sim_warp); returns its result."""
+        return self.request("sim_warp", {"seconds": int(seconds)})
+
+    def warp_to(self, t_s):
+        """Warp so the pump's clock reads t_s (must be in the future)."""
+        now = self.client.request("time_get")["t_s"]
+        if t_s <= now:
+            raise AssertionError("warp_to(%d): pump time is already %d" % (t_s, now))
+        return self.warp(t_s - now)
+
+    def fault(self, fault, **args):
+        args["fault"] = fault
+        return self.request("sim_fault", args)
+
+    def set_clock_midnight(self, days_ahead=1, utc_offset_s=0):
+        """Set local midnight `days_ahead` days after the pump's current date; returns that t_s."""
+        self.request("settings_set", {"utc_offset_s": utc_offset_s})
+        now = self.client.request("time_get")["t_s"]
+        local_day = (now + utc_offset_s) // DAY_S
+        t = (local_day + days_ahead) * DAY_S - utc_offset_s
+        self.request("time_set", {"t_s": t}, role="clinician")
+        return t
+
+    def fill(self, added_nl, conc_ug_ml, withdrawn_nl=None):
+        """Refill (stage + commit); withdrawn defaults to the pump's own estimate. Returns the stage result."""
+        if withdrawn_nl is None:
+            withdrawn_nl = self.status()["reservoir_nl"]
+        st = self.request("refill_stage", {"added_nl": added_nl, "conc_ug_ml": conc_ug_ml,
+                                           "withdrawn_nl": withdrawn_nl})
+        self.request("refill_commit", {"hash": st["hash"]})
+        return st
+
+    def programme(self, prog):
+        st = self.request("programme_stage", {"programme": prog})
+        res = self.request("programme_commit", {"hash": st["hash"]})
+        res["stage"] = st
+        return res
+
+    def log(self, first_seq=0):
+        """Every event-log entry from first_seq on, as [seq, t_s, name, a, b] (pages through log_read)."""
+        out = []
+        seq = first_seq
+        while True:
+            page = self.request("log_read", {"first_seq": seq}, role=self._log_role())
+            out.extend(page["entries"])
+            if not page["entries"] or page["entries"][-1][0] >= page["last_seq"]:
+                return out
+            seq = page["entries"][-1][0] + 1
+
+    def _log_role(self):
+        return self.client.role if self.client.role in ("clinician", "service") else "clinician"
+
+    def therapy(self):
+        """What defines the running therapy: compared before/after refused input."""
+        st = self.status()
+        prog = self.client.request("programme_get")
+        return {"state": st["state"], "mode": st["mode"], "daily_ng": st["daily_ng"],
+                "conc_ug_ml": st["conc_ug_ml"], "programme": prog["programme"], "alarms": st["alarms"]}
+
+
+def _role_for(cmd):
+    roles = protocol.COMMANDS.get(cmd, (0, ()))[1]
+    if not roles:
+        return None
+    return WHO_CAN.get(cmd, "clinician" if "clinician" in roles else roles[0])
+
+
+# ---- scenario set-up shared by the test files ---------------------------------------------------
+def continuous(dose_ng_day):
+    """A simple continuous programme (schedule.py format)."""
+    return {"mode": "continuous", "dose_ng_day": dose_ng_day}
+
+
+def start_therapy(dut, prog, fill_nl, conc_ug_ml, midnight=True):
+    """Keys, clock at a local midnight (UTC offset 0), a fill, then `prog` committed.
+
+    Returns the pump time right after the commit (from status)."""
+    dut.provision_keys()
+    if midnight:
+        dut.set_clock_midnight()
+    dut.fill(fill_nl, conc_ug_ml)
+    res = dut.programme(prog)
+    st = dut.status()
+    if st["state"] != "infusing":
+        raise AssertionError("therapy did not start: %r after commit %r" % (st, res))
+    return st

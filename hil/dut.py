@@ -237,20 +237,20 @@ class Dut:
         return self.client.send_frame(frame)
 
     # -- events
-    def expect_event(self, name, deadline_s=REPLY_TIMEOUT_S, **match):
-        """Wait up to deadline_s for pushed event `name` whose data has the `match` items."""
+    def expect_event(self, event, deadline_s=REPLY_TIMEOUT_S, **match):
+        """Wait up to deadline_s for pushed event `event` whose data has the `match` items."""
         end = time.monotonic() + deadline_s
         skipped = []
         try:
             while True:
-                ev = self.client.wait_event(name, max(0.0, end - time.monotonic()))
+                ev = self.client.wait_event(event, max(0.0, end - time.monotonic()))
                 if all(ev.get("d", {}).get(k) == v for k, v in match.items()):
-                    self.frames.note("# expected event %s %r at t_s=%s" % (name, ev.get("d"), ev.get("t_s")))
+                    self.frames.note("# expected event %s %r at t_s=%s" % (event, ev.get("d"), ev.get("t_s")))
                     return ev
                 skipped.append(ev)
         except PumpTimeout as e:
             raise AssertionError("no %s event with %r within %s s (other %s events: %r; %s)"
-                                 % (name, match, deadline_s, name, skipped, e.cause)) from None
+                                 % (event, match, deadline_s, event, skipped, e.cause)) from None
 
     def events(self, name=None):
         """Events received up to now (a status round trip flushes what the pump already sent)."""

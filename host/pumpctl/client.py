@@ -60,7 +60,7 @@ class PumpReplyError(PumpClientError):
 _FIXES = {
     "E_FRAME_CRC": "line noise or a wrong baud rate damaged the frame; retry (nothing changed)",
     "E_FRAME_NO_CRC": "the pump received a line without a CRC; retry (nothing changed)",
-    "E_FRAME_OVERSIZE": "request too long (max 1024 bytes per line); split it",
+    "E_FRAME_OVERSIZE": "request too long (max 8192 bytes per line); split it",
     "E_AUTH_REQUIRED": "log in first: pumpctl login --role clinician",
     "E_AUTH_EXPIRED": "the session timed out; log in again",
     "E_AUTH_LOCKED": "wait for the lockout to end, then log in with the right key",

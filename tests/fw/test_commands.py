@@ -1,5 +1,5 @@
 """Two-step programming and refill, boluses, clock, settings (issues 2 and 3)."""
-from pumpkit import make_pump, ready_pump, warp, cmd, refill, programme, state_digest, raises, DAY, NIGHT
+from pumpkit import make_pump, ready_pump, warp, cmd, refill, state_digest, raises, DAY, NIGHT
 
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
 

@@ -3,7 +3,7 @@ import auth
 from auth import Keyring, login_mac, session_key, sign
 from compat import hexlify
 from link import Link
-from protocol import PROTOCOL_VERSION, Decoder, PumpError, crc_hex, encode
+from protocol import MAX_LINE, PROTOCOL_VERSION, Decoder, PumpError, crc_hex, encode
 
 KEY_C = b"clinician-key-0123456789abcdef!!"
 KEY_P = b"patient-key-0123456789abcdef!!!!"
@@ -126,7 +126,7 @@ def test_bad_frames_answered_and_never_dispatched():
     cases = [
         (body + b"*00000000\n", "E_FRAME_CRC"),
         (body + b"\n", "E_FRAME_NO_CRC"),
-        (b"x" * 2000 + b"\n", "E_FRAME_OVERSIZE"),
+        (b"x" * (MAX_LINE + 1) + b"\n", "E_FRAME_OVERSIZE"),
         (b"{nope*" + crc_hex(b"{nope").encode() + b"\n", "E_FRAME_JSON"),
         (b"\x00\x01garbage\n", "E_FRAME_NO_CRC"),
     ]

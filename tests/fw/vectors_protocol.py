@@ -31,8 +31,8 @@ ENCODE_REFUSED = [
     {"z": [[[[[[[[[[1]]]]]]]]]]},
 ]
 
-_PAD999 = "x" * 999
-_PAD1000 = "x" * 1000
+_PAD_MAX = "x" * 8167  # line of exactly MAX_LINE (8192) bytes
+_PAD_OVER = "x" * 8168
 
 # (input bytes, expected items). An expected item is a dict (decoded frame) or an
 # error code string (a FrameError with that code).
@@ -79,18 +79,18 @@ DECODE = [
     (b'{"a":NaN}*D1088ED5\n', ["E_FRAME_JSON"]),
     (b'{"s":"\xff\xfe"}*CD6049DF\n', ["E_FRAME_JSON"]),
     (b'{"z":[[[[[[[[[[1]]]]]]]]]]}*27C1949E\n', ["E_FRAME_JSON"]),
-    # exactly 1024 bytes including the newline: accepted
+    # exactly 8192 bytes including the newline: accepted
     (
-        b'{"id":1,"p":"' + _PAD999.encode() + b'"}*383CF19F\n',
-        [{"id": 1, "p": _PAD999}],
+        b'{"id":1,"p":"' + _PAD_MAX.encode() + b'"}*AE5C7738\n',
+        [{"id": 1, "p": _PAD_MAX}],
     ),
-    # 1025 bytes: oversize, then the next line decodes (resync at the newline)
+    # 8193 bytes: oversize, then the next line decodes (resync at the newline)
     (
-        b'{"id":1,"p":"' + _PAD1000.encode() + b'"}*C036BAD5\n{"a":"x*y"}*9F1BE571\n',
+        b'{"id":1,"p":"' + _PAD_OVER.encode() + b'"}*8812EC18\n{"a":"x*y"}*9F1BE571\n',
         ["E_FRAME_OVERSIZE", {"a": "x*y"}],
     ),
     # a long run of garbage without newlines is reported once, then resync
-    (b"A" * 5000 + b'\n{"a":"x*y"}*9F1BE571\n', ["E_FRAME_OVERSIZE", {"a": "x*y"}]),
+    (b"A" * 20000 + b'\n{"a":"x*y"}*9F1BE571\n', ["E_FRAME_OVERSIZE", {"a": "x*y"}]),
     # an unterminated partial line yields nothing yet
     (b'{"a":"x*y"}*9F1BE5', []),
 ]

@@ -34,6 +34,7 @@ WHO_CAN = {  # the role the fixture logs in with for each role-restricted comman
     "sim_fault": "service",
 }
 DAY_S = 86400
+AUTO = "auto"  # request(role=AUTO): log in with the role the command needs
 
 
 class FrameLog:
@@ -211,14 +212,17 @@ class Dut:
                 pytest.skip("no %s key on this pump (%s build): put %s_key in the rig file"
                             % (role, self.info.get("build"), role))
 
-    def request(self, cmd, args=None, role=None, timeout_s=None):
-        """Result dict of `cmd`; logs in with `role` (default: the command's usual role) first."""
-        role = role or _role_for(cmd)
+    def request(self, cmd, args=None, role=AUTO, timeout_s=None):
+        """Result dict of `cmd`; logs in with `role` first (AUTO: the command's usual role;
+        None: no session at all, logging out if one is open)."""
+        role = _role_for(cmd) if role is AUTO else role
         if role is not None:
             self.login(role)
+        elif self.client.role is not None:
+            self.client.logout()
         return self.client.request(cmd, args, timeout_s=timeout_s)
 
-    def refused(self, cmd, args=None, role=None):
+    def refused(self, cmd, args=None, role=AUTO):
         """Send `cmd` expecting a refusal; returns the error code (fails if it was accepted)."""
         try:
             res = self.request(cmd, args, role)

@@ -1,0 +1,242 @@
+"""pumpctl verbs that change therapy: programme, refill, bolus, stop, resume.
+
+Every change goes through session.Session: stage -> show old vs new -> confirm ->
+commit (with the hash the pump returned for that stage) -> read back and compare.
+"""
+import re
+
+from . import prescription, render
+from .client import PumpReplyError
+from .session import guarded
+
+WITHDRAWAL_WARNING = ("Stopping delivery stops baclofen. Abrupt discontinuation of intrathecal baclofen "
+                      "can cause high fever, altered mental status, rebound spasticity, rhabdomyolysis "
+                      "and death (labeling).")
+
+
+def _forecast_rows(before, after, off):
+    return [("low-reservoir alarm", [render.local(before.get("alarm_t_s"), off)],
+             [render.local(after.get("alarm_t_s"), off)]),
+            ("reservoir empty", [render.local(before.get("empty_t_s"), off)],
+             [render.local(after.get("empty_t_s"), off)])]
+
+
+def _daily(ng, nl):
+    return ["%s mcg/day" % render.mcg(ng), "%s mL/day" % render.ml(nl, 4)]
+
+
+def _windows(prog):
+    if not prog:
+        return ["none"]
+    from . import fwpath
+
+    fwpath.ensure()
+    import schedule
+
+    w = schedule.Plan(prog).change_windows()
+    return ["%s-%s" % (render.tod(a), render.tod(b)) for a, b in w] or ["none"]
+
+
+def cmd_programme(ctx):
+    a = ctx.args
+    rx = prescription.load(a.file)
+    s = ctx.session()
+    prescription.validate(rx, s.info.get("model", 20))
+    st = s.request("status")
+    if st["conc_ug_ml"] != rx["conc_ug_ml"]:
+        from .cli import Refused
+
+        raise Refused("the pump holds %d mcg/mL but %s is written for %d mcg/mL" % (
+            st["conc_ug_ml"], a.file, rx["conc_ug_ml"]),
+            "refill with the prescribed concentration first: pumpctl refill --conc %d ..." % rx["conc_ug_ml"])
+    s.ensure_role("clinician")
+    old = s.request("programme_get")
+    off = s.request("settings_get").get("utc_offset_s", 0)
+    payload = {"programme": rx["programme"]}
+    if a.override_reason:
+        payload["override_reason"] = a.override_reason
+    if a.confirm_ratio is not None:
+        payload["confirm_ratio"] = a.confirm_ratio
+    if a.restart:
+        payload["restart"] = True
+    res = _stage_with_confirmations(ctx, s, payload)
+    new = res["programme"]
+    rows = [("mode", [old["programme"]["mode"] if old.get("programme") else "none"], [new["mode"]]),
+            ("concentration", ["%d mcg/mL" % old["conc_ug_ml"]], ["%d mcg/mL" % rx["conc_ug_ml"]]),
+            ("steps (effect time)", render.step_lines(old.get("programme")), render.step_lines(new)),
+            ("ramp windows", _windows(old.get("programme")), _windows(new)),
+            ("periodic boluses", render.bolus_lines(old.get("programme")), render.bolus_lines(new)),
+            ("daily total", _daily(old.get("daily_ng", 0), old.get("daily_nl", 0)),
+             _daily(res["daily_ng"], res["daily_nl"]))]
+    rows += _forecast_rows(res["before"], res["after"], off)
+    if res.get("checks"):
+        rows.append(("clinical checks", ["-"], ["%s" % c.get("rule") for c in res["checks"]]))
+    obj = {"file": a.file, "serial": s.serial, "old": old, "staged": res, "committed": False, "verified": False}
+    if not ctx.json or not a.yes:
+        out = ctx.err if ctx.json else ctx.out
+        out.write("Programme change for pump %s (times are pump local time)\n" % s.serial)
+        render.side_by_side(rows, ["", "current (pump)", "new (%s)" % rx["name"]], out)
+    if a.dry_run:
+        guarded(s, "unstage")
+        ctx.emit(obj, lambda: ctx.out.write("dry run: staged and checked, not committed\n"))
+        return 0
+    ctx.confirm("Commit this programme to pump %s? [y/N]" % s.serial)
+    guarded(s, "commit")
+    guarded(s, "verify")
+    obj.update(committed=True, verified=True, hash=res["hash"])
+    ctx.emit(obj, lambda: ctx.out.write("committed programme %s and read it back: identical. Daily total %s mcg "
+                                        "(%s mL).\n" % (res["hash"], render.mcg(res["daily_ng"]),
+                                                        render.ml(res["daily_nl"], 4))))
+    return 0
+
+
+def _stage_with_confirmations(ctx, s, payload):
+    """Stage; on the pump's > 2x rule ask a second, differently-worded question (terminal only)."""
+    while True:
+        try:
+            guarded(s, "stage", "programme", payload)
+            return s.staged["reply"]
+        except PumpReplyError as e:
+            m = re.search(r"confirm_ratio=(\d+)", e.msg or "")
+            if m and "confirm_ratio" not in payload and not ctx.args.yes:
+                pct = int(m.group(1))
+                ctx.err.write("WARNING: the new dose is %d %% of the current daily dose (more than twice).\n" % pct)
+                ctx.confirm("Type the percentage %d to confirm this is intended:" % pct, answer=str(pct))
+                payload = dict(payload, confirm_ratio=pct)
+                continue
+            if "override_reason" in (e.msg or "") and "override_reason" not in payload and not ctx.args.yes:
+                ctx.err.write("The pump needs a reason to go outside the typical range: %s\n" % e.msg)
+                ctx.err.write("Reason (logged on the pump): ")
+                ctx.err.flush()
+                reason = ctx.stdin.readline().strip()
+                if reason:
+                    payload = dict(payload, override_reason=reason[:80])
+                    continue
+            raise
+
+
+def cmd_refill(ctx):
+    a = ctx.args
+    s = ctx.session()
+    st = s.request("status")
+    payload = {"withdrawn_nl": prescription.ml_to_nl(a.withdrawn_ml, "--withdrawn-ml"),
+               "added_nl": prescription.ml_to_nl(a.added_ml, "--added-ml"),
+               "conc_ug_ml": a.conc if a.conc is not None else st["conc_ug_ml"]}
+    s.ensure_role("clinician")
+    off = s.request("settings_get").get("utc_offset_s", 0)
+    guarded(s, "stage", "refill", payload)
+    res = s.staged["reply"]
+    before = {"alarm_t_s": st.get("alarm_t_s"), "empty_t_s": st.get("empty_t_s")}
+    rows = [("reservoir (expected)", ["%s mL" % render.ml(res["expected_nl"])], ["%s mL added" % render.ml(
+        res["added_nl"])]),
+            ("withdrawn", ["%s mL" % render.ml(res["withdrawn_nl"])], [""]),
+            ("discrepancy", ["%s %%%s" % (render.dec(res["discrepancy_permille"], 10),
+                                          "  ** above 14.5 %: check pump and catheter **"
+                                          if res["discrepancy_flag"] else "")], [""]),
+            ("concentration", ["%d mcg/mL" % st["conc_ug_ml"]], ["%d mcg/mL" % res["conc_ug_ml"]])]
+    if res.get("bridge"):
+        b = res["bridge"]
+        rows.append(("bridge (old strength)", [""], ["%s mL over %s" % (render.ml(b["volume_nl"]),
+                                                                         render.duration(b["duration_s"]))]))
+    rows += _forecast_rows(before, res["after"], off)
+    obj = {"serial": s.serial, "staged": res, "committed": False, "verified": False}
+    if not ctx.json or not a.yes:
+        out = ctx.err if ctx.json else ctx.out
+        out.write("Refill of pump %s\n" % s.serial)
+        render.side_by_side(rows, ["", "now", "after refill"], out)
+    if res["discrepancy_flag"]:
+        ctx.err.write("WARNING: withdrawn volume differs from the expected by more than 14.5 %%.\n")
+    ctx.confirm("Commit this refill? [y/N]")
+    guarded(s, "commit")
+    guarded(s, "verify")
+    c = s.committed["commit"]
+    obj.update(committed=True, verified=True, hash=res["hash"], reservoir_nl=c["reservoir_nl"],
+               alarm_t_s=c.get("alarm_t_s"), empty_t_s=c.get("empty_t_s"))
+    ctx.emit(obj, lambda: ctx.out.write("refill committed and found in the pump's log: reservoir %s mL at %d "
+                                        "mcg/mL, low-reservoir alarm %s, empty %s\n" % (
+                                            render.ml(c["reservoir_nl"]), res["conc_ug_ml"],
+                                            render.local(c.get("alarm_t_s"), off),
+                                            render.local(c.get("empty_t_s"), off))))
+    return 0
+
+
+def cmd_bolus(ctx):
+    a = ctx.args
+    s = ctx.session()
+    if a.cancel:
+        s.ensure_role("clinician")
+        res = s.request("bolus_cancel")
+        ctx.emit(res, lambda: ctx.out.write("bolus cancelled; state %s\n" % res["state"]))
+        return 0
+    if a.patient:
+        s.ensure_role("patient")
+        ctx.confirm("Give the patient bolus programmed by the clinician? [y/N]")
+        res = s.request("patient_bolus")
+    elif a.prime:
+        args = {"kind": "prime"}
+        if a.volume_ml is not None:
+            args["volume_nl"] = prescription.ml_to_nl(a.volume_ml, "--volume-ml")
+        s.ensure_role("clinician")
+        ctx.confirm("Prime the catheter (replaces the programme until done)? [y/N]")
+        res = s.request("bolus", args)
+    else:
+        if a.dose_mcg is None:
+            from .prescription import PrescriptionError
+
+            raise PrescriptionError("bolus needs --dose-mcg (or --prime, --patient, --cancel)",
+                                    "e.g. pumpctl bolus --dose-mcg 50 --minutes 30")
+        args = {"dose_ng": prescription.mcg_to_ng(a.dose_mcg, "--dose-mcg"), "duration_min": a.minutes}
+        s.ensure_role("clinician")
+        ctx.confirm("Give %s mcg over %d min on top of the programme? [y/N]" % (a.dose_mcg, a.minutes))
+        res = s.request("bolus", args)
+    ctx.emit(res, lambda: ctx.out.write("%s bolus started: %s mcg, ends %s UTC\n" % (
+        res["kind"], render.mcg(res["dose_ng"]), render.local(res["end_t_s"]))))
+    return 0
+
+
+def cmd_stop(ctx):
+    s = ctx.session()
+    s.ensure_role("clinician")
+    if not ctx.args.yes:
+        ctx.err.write("WARNING: %s\n" % WITHDRAWAL_WARNING)
+    ctx.confirm("Stop delivery on pump %s? [y/N]" % s.serial)
+    res = s.request("stop")
+    ctx.emit(res, lambda: ctx.out.write("delivery stopped; state %s (pumpctl resume restarts it)\n" % res["state"]))
+    return 0
+
+
+def cmd_resume(ctx):
+    s = ctx.session()
+    s.ensure_role("clinician")
+    res = s.request("resume")
+    ctx.emit(res, lambda: ctx.out.write("delivery resumed; state %s\n" % res["state"]))
+    return 0
+
+
+def add_verbs(verb):
+    sp = verb("programme", cmd_programme, "stage a TOML prescription, show old vs new, confirm, commit, verify",
+              json=True)
+    sp.add_argument("file", help="prescription TOML (see examples/night_ramp.toml)")
+    sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
+    sp.add_argument("--dry-run", action="store_true", help="stage and show, do not commit")
+    sp.add_argument("--confirm-ratio", type=int, metavar="PCT",
+                    help="confirm a dose more than twice the current one: the percentage the pump states")
+    sp.add_argument("--override-reason", metavar="TEXT", help="reason for leaving the typical range (logged)")
+    sp.add_argument("--restart", action="store_true", help="restart at the profile's initial dose after a holiday")
+    sp = verb("refill", cmd_refill, "stage a refill (withdrawn, added, concentration), confirm, commit, verify",
+              json=True)
+    sp.add_argument("--withdrawn-ml", required=True, help="volume withdrawn from the reservoir, mL")
+    sp.add_argument("--added-ml", required=True, help="volume added, mL")
+    sp.add_argument("--conc", type=int, help="concentration added, mcg/mL (default: unchanged)")
+    sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
+    sp = verb("bolus", cmd_bolus, "clinician bolus, prime, patient bolus or cancel", json=True)
+    sp.add_argument("--dose-mcg", help="bolus dose, mcg")
+    sp.add_argument("--minutes", type=int, default=60, help="bolus duration (default 60)")
+    sp.add_argument("--prime", action="store_true", help="prime the catheter")
+    sp.add_argument("--volume-ml", help="with --prime: volume (default catheter + pump pathway)")
+    sp.add_argument("--patient", action="store_true", help="patient-activated bolus (patient role)")
+    sp.add_argument("--cancel", action="store_true", help="end the running bolus")
+    sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
+    sp = verb("stop", cmd_stop, "stop delivery (asks: abrupt discontinuation is dangerous)", json=True)
+    sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
+    verb("resume", cmd_resume, "resume delivery", json=True)

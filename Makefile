@@ -22,7 +22,7 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv node_modules test reports-reset lint pytest test-mpy firmware bench demo clean distclean
+.PHONY: docs help venv node_modules test reports-reset lint pytest test-mpy firmware bench demo clean distclean
 
 help:
 	@echo "make demo        emulator end to end (set-up included)"
@@ -70,6 +70,10 @@ firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(NODE) tools/mpy/verify_build.mjs build
 
 # --- other entry points --------------------------------------------------------
+docs: $(VENV_STAMP)
+	$(PY) tools/protocol_doc/transcript.py > /dev/null
+	$(PY) tools/protocol_doc/gendoc.py
+
 bench: $(VENV_STAMP) $(NODE_STAMP)
 	@for f in bench/*.py; do \
 	  case "$$f" in bench/scenario_*|bench/mpy_*|'bench/*.py') continue;; esac; \

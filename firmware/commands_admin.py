@@ -36,6 +36,7 @@ def alarms_clear(ctl, args, t):
         ctl.alarms.clear(n)
         ctl._now = t
         ctl._log("alarm_cleared", CATALOGUE[n][0])
+        ctl._push("alarm_cleared", {"name": n})
         cleared.append(n)
     if ctl.fsm.state == "alarm_stopped" and not ctl.alarms.has_critical():
         ctl.fire("alarms_cleared", t)

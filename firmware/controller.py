@@ -178,7 +178,7 @@ class Controller:
             self._log("alarm_raised", _alarm_id(name))
         self.hal.buzzer(self.alarms.pattern())
         self.hal.led("alarm")
-        self._push("alarm_raised", {"name": name})
+        self._push("alarm_raised", {"name": name, "class": _alarm_class(name)})
         if self.alarms.has_critical() and self.fsm.state in ("infusing", "bolus", "stopped"):
             self.fire("critical_alarm", t_s)
 
@@ -363,6 +363,7 @@ class Controller:
         else:
             self.fire("self_test_pass", t_boot)
         self.hal.led("alarm" if self.alarms.active else "ok")
+        self._push("boot", {"state": self.fsm.state, "unclean": d is not None})
         self.save()
 
 
@@ -389,6 +390,11 @@ def _handlers():
 def _alarm_id(name):
     from alarms import CATALOGUE
     return CATALOGUE[name][0]
+
+
+def _alarm_class(name):
+    from alarms import CATALOGUE
+    return CATALOGUE[name][1]
 
 
 def _first_or_none(t_s, pred):

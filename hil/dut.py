@@ -77,6 +77,7 @@ class EmuTarget:
         self.log_path = log_path
         self._log = open(log_path, "w", encoding="utf-8")
         self.emu = None
+        self.has_rtc = True  # SimHal keeps a battery-backed RTC; the emulator keeps it across restarts
         self.caps = {"power_cycle"} | ({"warp", "faults"} if build == "test" else set())
 
     def open(self):
@@ -112,6 +113,7 @@ class BoardTarget:
         self.port = resolve_port(port)
         self.name = "board"
         self.log_path = None
+        self.has_rtc = bool(self.rig.get("rtc"))  # rig file: rtc = true if the board keeps time unpowered
         self.caps = set()  # warp/faults come from hello (test build); power_cycle from the rig file
         if self.rig.get("power_cycle_cmd"):
             self.caps.add("power_cycle")

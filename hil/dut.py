@@ -51,7 +51,8 @@ class FrameLog:
         lines = buf.split(b"\n")
         self._partial[direction] = lines.pop()
         for line in lines:
-            self.note("%s %s" % (">" if direction == "tx" else "<", line.decode("ascii", "backslashreplace")))
+            text = "".join(chr(b) if 32 <= b < 127 else "\\x%02x" % b for b in line)
+            self.note("%s %s" % (">" if direction == "tx" else "<", text))
 
     def note(self, text):
         if self._f.closed:

@@ -131,6 +131,11 @@ class Controller:
 
     def start_delivery(self):
         self.ledger.rebase(self._now, plan=self.plan)
+        # Anything programmed but not delivered while stopped is written off: resuming
+        # never starts with a catch-up burst (labeling: overdose is the other hazard).
+        due = self.ledger.volume_nl(self._now) // self.stroke_nl
+        if due > self.strokes_fill:
+            self.strokes_fill = due
         self._log("resume")
 
     def restart_delivery(self):
@@ -251,9 +256,11 @@ class Controller:
         if due > cap:
             due = cap
         k = due - self.strokes_fill
-        if k > 0:
+        if k > 0 and self.fsm.state in ("infusing", "bolus"):
             done = self.hal.motor_strokes(k)
-            self.strokes_fill += done
+            # Strokes that did not complete are written off, never re-issued: after a
+            # stall the motor stays still, and the reservoir estimate errs low.
+            self.strokes_fill += k
             self.strokes_total += done
             if done < k:
                 self._now = t_s
@@ -335,7 +342,7 @@ class Controller:
             # Without a trusted RTC assume a whole checkpoint interval elapsed (and was
             # delivered): the estimate errs low and no dose is ever delivered twice.
             t_boot = d["t_s"] + CHECKPOINT_S
-            if rtc is not None and rtc > d["t_s"]:
+            if rtc is not None and rtc >= d["t_s"]:
                 t_boot = rtc
             self.t_s = d["t_s"]
             self._now = t_boot

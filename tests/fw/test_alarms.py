@@ -143,3 +143,17 @@ def test_reprogramming_recomputes_forecasts():
     programme(ctl, {"mode": "continuous", "dose_ng_day": 2000000})
     b = cmd(ctl, "status")["alarm_t_s"]
     assert b - ctl.t_s == (a - ctl.t_s) // 2
+
+
+def test_stalled_strokes_are_never_reissued_after_the_stop():
+    hal, ctl = ready_pump(CONT)
+    warp(hal, ctl, 600)
+    hal.inject("motor_stall", 1)
+    warp(hal, ctl, 60)
+    assert ctl.fsm.state == "alarm_stopped"
+    n = hal.strokes
+    warp(hal, ctl, 3600)
+    assert hal.strokes == n
+    cmd(ctl, "alarms_clear")
+    warp(hal, ctl, 60)
+    assert hal.strokes - n <= 60 * 2000 // 86400 + 1     # resumes at the programmed rate, no burst

@@ -89,3 +89,11 @@ def test_fresh_pump_boots_stopped_with_a_boot_log_entry():
     hal, ctl = reboot(MemoryFlash(), T0)
     assert ctl.fsm.state == "stopped"
     assert cmd(ctl, "log_read", first_seq=0, max_n=4)["entries"][0][2] == "boot"
+
+
+def test_reboot_in_the_same_second_as_the_last_save_keeps_the_rtc_time():
+    hal, ctl = ready_pump({"mode": "continuous", "dose_ng_day": 1000000})
+    warp(hal, ctl, 3600)
+    ctl.save()
+    hal2, ctl2 = reboot(hal.flash, ctl.t_s)
+    assert ctl2.t_s == ctl.t_s

@@ -8,6 +8,8 @@
 #   TEST_STEPS += hil
 # Lanes that write JUnit XML or *.counts.json into $(REPORTS) are summed.
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
+TEST_STEPS += hil
+TEST_STEPS += typecheck
 # ---------------------------------------------------------------------------
 
 PYTHON   ?= python3
@@ -23,6 +25,7 @@ NODE_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: docs help venv node_modules test reports-reset lint pytest test-mpy firmware bench demo clean distclean
+.PHONY: typecheck flash
 
 help:
 	@echo "make demo        emulator end to end (set-up included)"
@@ -30,9 +33,12 @@ help:
 	@echo "make venv        .venv from requirements-dev.txt (+ pumpctl editable)"
 	@echo "make node_modules  npm ci (MicroPython WebAssembly port)"
 	@echo "make lint        ruff"
+	@echo "make typecheck   pyright: firmware/ against MicroPython rp2 stubs"
+	@echo "make flash [PORT=/dev/ttyACM0|auto] [KIND=..]  build, copy to a Pico with mpremote, reset (docs/board.md)"
 	@echo "make pytest      CPython tests (tests/)"
 	@echo "make test-mpy    tests/fw under MicroPython (WebAssembly)"
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
+	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
 	@echo "make bench       bench/*.py (CPython) and bench/mpy_*.py (MicroPython)"
 	@echo "make clean | distclean"
 
@@ -59,11 +65,47 @@ reports-reset:
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 
+# --- type check: firmware against MicroPython's rp2 stubs (pyrightconfig.json) ----
+# Stubs go to .mpy-stubs/, not .venv: they shadow the stdlib. The PyPI pyright wheel
+# bundles the checker (runs on the system node); no version check against PyPI.
+MPY_STUBS := .mpy-stubs
+MPY_STUBS_STAMP := $(MPY_STUBS)/.installed
+$(MPY_STUBS_STAMP): requirements-stubs.txt $(VENV_STAMP)
+	rm -rf $(MPY_STUBS)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(MPY_STUBS) -r requirements-stubs.txt
+	touch $@
+
+typecheck: $(VENV_STAMP) $(MPY_STUBS_STAMP)
+	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright -p pyrightconfig.json
+
+# --- board: copy the build to a Pico and reset it (needs the REPL: docs/board.md) ---
+# Old firmware files are removed first (a stale .py shadows a new .mpy); /pump (the
+# persistent therapy state) is kept.
+PORT ?= auto
+FLASH_CLEAN := import os; L = os.listdir('/'); [os.remove(n) for n in L if n[-3:] == '.py' or n[-4:] == '.mpy']; \
+  'boards' in L and ([os.remove('/boards/' + n) for n in os.listdir('/boards')], os.rmdir('/boards'))
+flash: firmware
+	cd build && $(abspath $(VENV))/bin/mpremote connect $(PORT) exec "$(FLASH_CLEAN)" \
+	  + fs mkdir :boards + fs cp *.py *.mpy : + fs cp boards/*.mpy :boards/ + reset
+
 pytest: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/pytest.xml
 
 test-mpy: $(NODE_STAMP)
 	$(NODE) tools/mpy/runtests.mjs --counts $(REPORTS)/micropython.counts.json
+
+# HIL scenarios (hil/, docs/hil.md): both emulators by default, one board with TARGET=...
+.PHONY: hil
+TARGET ?=
+HIL_ARGS ?=
+hil: $(VENV_STAMP) $(NODE_STAMP)
+	@mkdir -p $(REPORTS)
+ifeq ($(strip $(TARGET)),)
+	$(PY) -m pytest hil --target emu --junitxml=$(REPORTS)/hil-emu.xml -o junit_suite_name=hil-emu $(HIL_ARGS)
+	$(PY) -m pytest hil --target mpy --junitxml=$(REPORTS)/hil-mpy.xml -o junit_suite_name=hil-mpy $(HIL_ARGS)
+else
+	$(PY) -m pytest hil --target "$(TARGET)" --junitxml=$(REPORTS)/hil-board.xml -o junit_suite_name=hil-board $(HIL_ARGS)
+endif
 
 firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) tools/mpy/build_firmware.py --kind $(KIND) --mpy-cross-flags "$(MPY_CROSS_FLAGS)"
@@ -89,4 +131,4 @@ clean:
 	find . -name __pycache__ -type d -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) node_modules .hypothesis host/*.egg-info
+	rm -rf $(VENV) node_modules .hypothesis host/*.egg-info $(MPY_STUBS)

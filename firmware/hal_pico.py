@@ -39,7 +39,10 @@ class PicoHal:
         self.step = Pin(board.STEP_PIN, Pin.OUT, value=0)
         self.dir = Pin(board.DIR_PIN, Pin.OUT, value=board.DIR_FORWARD)
         self.enable = Pin(board.ENABLE_PIN, Pin.OUT, value=1 - board.ENABLE_ACTIVE)
-        self.stall = Pin(board.STALL_PIN, Pin.IN, Pin.PULL_UP if board.STALL_PULL_UP else None)
+        if board.STALL_PULL_UP:
+            self.stall = Pin(board.STALL_PIN, Pin.IN, Pin.PULL_UP)
+        else:
+            self.stall = Pin(board.STALL_PIN, Pin.IN)
         self.led_pin = Pin(board.LED_PIN, Pin.OUT, value=0)
         self.pwm = machine.PWM(Pin(board.BUZZER_PIN))
         self.pwm.duty_u16(0)
@@ -125,10 +128,9 @@ class PicoHal:
             self.pwm.duty_u16(0)
             return
         self.tones_played += 1
-        self._start_segment()
+        self._start_segment(segs[0])
 
-    def _start_segment(self):
-        seg = self._tone[self._tone_i]
+    def _start_segment(self, seg):
         if seg[0] == 0:
             self.pwm.duty_u16(0)
         else:
@@ -152,7 +154,7 @@ class PicoHal:
                 self._tone = None
                 self.pwm.duty_u16(0)
             else:
-                self._start_segment()
+                self._start_segment(segs[self._tone_i])
         if self.led_state == "alarm" and time.ticks_diff(now, self._led_ms) >= LED_BLINK_MS:
             self._led_ms = now
             self._led_on = 1 - self._led_on

@@ -217,7 +217,7 @@ def taper(current_ng_day, indication, start_t_s, days=None, conc_ug_ml=500, mode
     if current_ng_day <= floor:
         raise ValueError("already at the floor %d ng/day" % floor)
     cap = h["max_step_cut_pct"]
-    lo_n = max(1, days // 2)                  # at least one step every 2 days
+    lo_n = (days + 1) // 2                    # at least one step every 2 days
     for n in range(lo_n, lo_n + 200):
         out = _taper_steps(current_ng_day, floor, n, start_t_s, days * DAY_S // n, cap, lim["soft_min_ng_day"])
         if all(s["cut_ng"] * 100 <= cap * (s["daily_ng"] + s["cut_ng"]) for s in out):

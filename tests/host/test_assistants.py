@@ -1,0 +1,179 @@
+"""Clinical assistants (issue 5): screening, initial dose, night flex, refill planning, holiday taper, risk."""
+import pytest
+
+from pumpctl import assistants as A
+from pumpctl import druglib
+import clinical
+import pumpmodel as pm
+import schedule
+from controller import Controller
+from flash import MemoryFlash
+from hal_sim import SimHal
+
+DAY = 86400
+H = 3600
+
+
+@pytest.mark.req("SCR-SEQUENCE", "SCR-OBSERVE")
+def test_screening_sequence_50_75_100_at_24h_from_the_ampule():
+    seq = A.screening_sequence(start_t_s=1000)
+    assert [s["dose_ng"] for s in seq] == [50000, 75000, 100000]
+    assert [s["volume_nl"] for s in seq] == [1000000, 1500000, 2000000]           # 1, 1.5, 2 mL of 50 mcg/mL
+    assert [s["t_s"] - 1000 for s in seq] == [0, DAY, 2 * DAY]
+    assert all(s["observe_from_t_s"] - s["t_s"] == 4 * H and s["observe_until_t_s"] - s["t_s"] == 8 * H for s in seq)
+
+
+@pytest.mark.req("SCR-SMALL-CHILD")
+def test_very_small_child_starts_at_25():
+    assert [s["dose_ng"] for s in A.screening_sequence(small_child=True)] == [25000, 50000, 75000, 100000]
+
+
+@pytest.mark.req("SCR-NONCANDIDATE", "SCR-SEQUENCE")
+def test_screening_next_steps_and_non_candidate():
+    assert A.screening_next([])["dose_ng"] == 50000
+    nxt = A.screening_next([{"dose_ng": 50000, "positive": False}], start_t_s=0)
+    assert nxt["action"] == "bolus" and nxt["dose_ng"] == 75000 and nxt["t_s"] == DAY
+    no = A.screening_next([{"dose_ng": d, "positive": False} for d in (50000, 75000, 100000)])
+    assert no["action"] == "not_candidate" and "100 mcg" in no["reason"]
+    with pytest.raises(ValueError):
+        A.screening_next([{"dose_ng": 100000, "positive": False}])                 # out of order
+
+
+@pytest.mark.req("INIT-DOSE")
+def test_initial_dose_twice_unless_effect_longer_than_8h():
+    assert A.initial_daily_dose(50000, 480)["initial_ng_day"] == 100000             # exactly 8 h: 2x
+    assert A.initial_daily_dose(50000, 481)["initial_ng_day"] == 50000              # > 8 h: 1x
+    res = A.screening_next([{"dose_ng": 50000, "positive": False}, {"dose_ng": 75000, "positive": True,
+                                                                    "effect_min": 300}])
+    assert res["action"] == "candidate" and res["initial_ng_day"] == 150000
+
+
+@pytest.mark.req("FLEX-LEAD")
+def test_night_programme_is_the_labeling_scenario_with_2h_lead():
+    prog = A.night_programme(500000)
+    assert prog == {"mode": "flex", "lead_min": 120, "steps": [
+        {"effect_min": 420, "dose_ng_day": 500000, "shape": "ramp"},
+        {"effect_min": 1320, "dose_ng_day": 600000, "shape": "ramp"}]}
+    plan = schedule.Plan(schedule.normalise(prog, 2000, pm.model(20)))
+    assert plan.rate_ng_day(20 * H) == 500000 and plan.rate_ng_day(22 * H) == 600000   # starts 20:00, full at 22:00
+    assert plan.change_windows() == [(5 * H, 7 * H), (20 * H, 22 * H)]
+    step = A.time_of_day_programme([("06:30", 400000), ("21:00", 480000)], shape="step")
+    assert [s["effect_min"] for s in step["steps"]] == [390, 1260]
+
+
+def _night():
+    return A.night_programme(500000)
+
+
+@pytest.mark.req("REFILL-PLAN-DATE", "RISK-MARGIN")
+def test_refill_visit_is_the_margin_before_the_alarm_date_from_the_exact_schedule():
+    prog = _night()
+    plan = A.refill_plan(prog, 2000, 10000000, 0)
+    # cross-check with the pump itself: same programme, same fill -> same alarm date
+    hal = SimHal(start_t_s=0, flash=MemoryFlash())
+    ctl = Controller(hal, model_id=20, build="test")
+    ctl.boot()
+    st = ctl.command("refill_stage", {"withdrawn_nl": 0, "added_nl": 10000000, "conc_ug_ml": 2000}, "clinician")
+    ctl.command("refill_commit", {"hash": st["hash"]}, "clinician")
+    st = ctl.command("programme_stage", {"programme": prog}, "clinician")
+    assert plan["alarm_t_s"] == st["after"]["alarm_t_s"] and plan["empty_t_s"] == st["after"]["empty_t_s"]
+    assert plan["visit_t_s"] == plan["alarm_t_s"] - 7 * DAY and not plan["visit_overdue"]
+    risky = A.refill_plan(prog, 2000, 10000000, 0, risk=["t6_or_above", "communication"])
+    assert risky["margin_days"] == 13 and risky["visit_t_s"] == plan["alarm_t_s"] - 13 * DAY
+    late = A.refill_plan(prog, 2000, 2500000, 0)
+    assert late["visit_overdue"] and late["visit_t_s"] == 0
+
+
+@pytest.mark.req("REFILL-PLAN-VOLUME")
+def test_volume_for_an_interval_keeps_threshold_and_margin():
+    prog = {"mode": "continuous", "dose_ng_day": 500000}                             # 0.25 mL/day at 2000
+    need = A.volume_for_interval(prog, 2000, 60)
+    assert need == 60 * 250000 + 7 * 250000 + pm.LOW_RES_DEFAULT_NL
+    plan = A.refill_plan(prog, 2000, 0, 0, interval_days=60)
+    assert plan["fill_nl"] == need and plan["fits"]
+    assert not A.refill_plan(prog, 2000, 0, 0, interval_days=80)["fits"]
+    assert plan["max_interval_days"] == (20000000 - 2000000) // 250000 - 7
+
+
+@pytest.mark.req("REFILL-PLAN-CONC")
+def test_concentration_choice():
+    assert A.choose_concentration({"mode": "continuous", "dose_ng_day": 100000}, 60)["conc_ug_ml"] == 500
+    assert A.choose_concentration({"mode": "continuous", "dose_ng_day": 100000}, 90)["conc_ug_ml"] == 2000
+    assert A.choose_concentration({"mode": "continuous", "dose_ng_day": 500000}, 90)["conc_ug_ml"] is None
+    low = A.choose_concentration({"mode": "continuous", "dose_ng_day": 20000}, 90)
+    assert low["dilute"] and low["conc_ug_ml"] < 500
+    assert pm.flow_nl_day(20000, low["conc_ug_ml"]) >= pm.model(20)["flow_min_nl_day"]
+
+
+@pytest.mark.req("REFILL-PLAN-DILUTION")
+def test_dilution_instructions():
+    d = A.dilution(1000, 20000000)
+    assert d["stock_ug_ml"] == 2000 and d["stock_nl"] == 10000000 and d["diluent_nl"] == 10000000
+    assert "preservative-free" in d["diluent"] and d["result_ug_ml"] == 1000
+    d = A.dilution(250, 18000000)
+    assert d["stock_ug_ml"] == 500 and d["stock_nl"] + d["diluent_nl"] == 18000000 and d["result_ug_ml"] == 250
+    with pytest.raises(ValueError):
+        A.dilution(2500, 1000000)
+
+
+@pytest.mark.req("HOL-TAPER")
+@pytest.mark.parametrize("days", [14, 21, 28])
+@pytest.mark.parametrize("start_ng", [100000, 400000, 1200000])
+def test_taper_is_gradual_dated_and_never_stops(days, start_ng):
+    tp = A.taper(start_ng, "spinal", 1000, days=days, conc_ug_ml=500)
+    steps = tp["steps"]
+    assert steps[-1]["t_s"] == 1000 + len(steps) * (days * DAY // len(steps)) <= 1000 + days * DAY
+    assert steps[-1]["daily_ng"] == tp["floor_ng_day"] > 0
+    prev = start_ng
+    for s in steps:
+        assert 0 < s["daily_ng"] < prev and (prev - s["daily_ng"]) * 100 <= 20 * prev
+        assert s["programme"] == {"mode": "continuous", "dose_ng_day": s["daily_ng"]}
+        prev = s["daily_ng"]
+    gaps = [b["t_s"] - a["t_s"] for a, b in zip(steps, steps[1:])]
+    assert max(gaps) <= 2 * DAY
+    with pytest.raises(ValueError):
+        A.taper(start_ng, "spinal", 0, days=7)
+
+
+@pytest.mark.req("HOL-TAPER", "HOL-RESTART")
+def test_taper_and_restart_pass_the_pump():
+    hal = SimHal(start_t_s=0, flash=MemoryFlash())
+    ctl = Controller(hal, model_id=20, build="test")
+    ctl.boot()
+
+    def c(name, **a):
+        return ctl.command(name, a, "clinician")
+
+    def prog(p, **extra):
+        st = c("programme_stage", programme=p, **extra)
+        c("programme_commit", hash=st["hash"])
+    st = c("refill_stage", withdrawn_nl=0, added_nl=20000000, conc_ug_ml=500)
+    c("refill_commit", hash=st["hash"])
+    c("profile_set", profile={"indication": "spinal", "phase": "maintenance", "initial_ng_day": 100000})
+    prog({"mode": "continuous", "dose_ng_day": 400000})
+    tp = A.taper(400000, "spinal", ctl.t_s, days=21, conc_ug_ml=500)
+    for s in tp["steps"]:
+        hal.advance_s(s["t_s"] - ctl.now_s())
+        prog(s["programme"], **s["stage_args"])
+        assert ctl.fsm.state == "infusing"
+    assert ctl.daily_ng() == tp["floor_ng_day"]
+    hal.advance_s(3 * DAY)
+    r = A.restart(ctl.profile, ctl.daily_ng())
+    assert r["programme"]["dose_ng_day"] == 100000 and r["stage_args"]["restart"] is True
+    prog(r["programme"], **r["stage_args"], override_reason="restart after holiday")
+    assert ctl.daily_ng() == 100000 and ctl.initial_programme_t_s == ctl.t_s
+
+
+@pytest.mark.req("PROF-RISK", "RISK-MARGIN")
+def test_risk_banner_and_margin():
+    assert A.risk_banner({"risk": []}) == ""
+    b = A.risk_banner(clinical.validate_profile({"indication": "spinal", "risk": ["t6_or_above"]}))
+    assert b.startswith("WITHDRAWAL RISK") and "T6" in b
+    assert A.margin_days([]) < A.margin_days(["communication"]) < A.margin_days(["communication", "t6_or_above"])
+
+
+def test_assistants_use_the_library_they_are_given(tmp_path):
+    text = open(druglib.DEFAULT_PATH).read().replace("margin_days = 7", "margin_days = 10")
+    p = tmp_path / "lib.toml"
+    p.write_text(text)
+    assert A.margin_days([], lib=druglib.load(str(p))) == 10

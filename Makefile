@@ -101,10 +101,10 @@ HIL_ARGS ?=
 hil: $(VENV_STAMP) $(NODE_STAMP)
 	@mkdir -p $(REPORTS)
 ifeq ($(strip $(TARGET)),)
-	$(PY) -m pytest hil --target emu --junitxml=$(REPORTS)/hil-emu.xml -o junit_suite_name=hil-emu $(HIL_ARGS)
-	$(PY) -m pytest hil --target mpy --junitxml=$(REPORTS)/hil-mpy.xml -o junit_suite_name=hil-mpy $(HIL_ARGS)
+	$(PY) -m pytest hil --target emu --junitxml=$(REPORTS)/hil-emu.xml -o junit_suite_name=hil-emu -o junit_family=xunit1 $(HIL_ARGS)
+	$(PY) -m pytest hil --target mpy --junitxml=$(REPORTS)/hil-mpy.xml -o junit_suite_name=hil-mpy -o junit_family=xunit1 $(HIL_ARGS)
 else
-	$(PY) -m pytest hil --target "$(TARGET)" --junitxml=$(REPORTS)/hil-board.xml -o junit_suite_name=hil-board $(HIL_ARGS)
+	$(PY) -m pytest hil --target "$(TARGET)" --junitxml=$(REPORTS)/hil-board.xml -o junit_suite_name=hil-board -o junit_family=xunit1 $(HIL_ARGS)
 endif
 
 firmware: $(VENV_STAMP) $(NODE_STAMP)

@@ -136,8 +136,10 @@ def dut(request, hil_target, hil_logs, tmp_path, record_property, record_testsui
         props = {"target": kind, "port": d.port or "", "fw_version": d.info.get("fw_version", ""),
                  "build_hash": d.info.get("build_hash", ""), "build": d.info.get("build", ""),
                  "serial": d.info.get("serial", "")}
+        per_test = request.config.getini("junit_family") != "xunit2"  # xunit2 has no per-test properties
         for k, v in props.items():
-            record_property(k, v)
+            if per_test:
+                record_property(k, v)
             if _suite_props.get(k) != v:
                 _suite_props[k] = v
                 record_testsuite_property(k, v)

@@ -3,8 +3,6 @@ import pytest
 
 from dut import continuous, start_therapy
 
-STALL_BUG = ("firmware bug (reported to the core): Controller._deliver_to drives the motor in "
-             "alarm_stopped - the strokes that stalled are re-issued on the next advance after the stop")
 
 
 def stall(dut):
@@ -21,11 +19,11 @@ def stall(dut):
 
 @pytest.mark.needs("warp", "faults")
 @pytest.mark.req("issue2:motor-stall")
-@pytest.mark.xfail(strict=True, reason=STALL_BUG)
 def test_motor_stall_stops_the_motor(dut):
     """Proves "the HAL reports a stroke that did not complete; the core raises the critical alarm
     and stops" (issue 2, "Alarms and battery"): after the stall the motor makes no stroke until
-    the alarm is cleared."""
+    the alarm is cleared - the stalled strokes are not re-issued (a bug this scenario found,
+    fixed in 10929ae)."""
     before, _ = stall(dut)
     st = dut.status()
     assert st["state"] == "alarm_stopped" and "motor_stall" in st["alarms"], st

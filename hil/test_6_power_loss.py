@@ -8,9 +8,6 @@ from dut import DAY_S, continuous, start_therapy
 
 FLOW_NL_DAY = 1000000  # 500 mcg/day at 500 mcg/mL
 STROKE_NL = 250
-CLOCK_BUG = ("firmware bug (reported to the core): Controller.boot trusts the RTC only if rtc > the saved "
-             "t_s; a reboot within the same second as the last save takes the no-RTC path and jumps the "
-             "clock CHECKPOINT_S (900 s) ahead. Passes when the reboot happens to cross a second boundary.")
 
 
 def exact_reservoir_nl(before, t_s):
@@ -69,11 +66,11 @@ def test_power_loss_mid_write(dut):
 
 @pytest.mark.needs("warp", "power_cycle")
 @pytest.mark.req("issue2:unclean-reset", "issue2:time")
-@pytest.mark.xfail(strict=False, reason=CLOCK_BUG)
 def test_clock_survives_power_loss_with_rtc(dut):
     """Proves the pump keeps absolute time across a power loss when its battery-backed RTC runs
     (issue 2, "Time: absolute seconds"): after the reboot the pump clock equals the time before
-    plus the time that really passed, so the schedule's time of day is not shifted."""
+    plus the time that really passed, so the schedule's time of day is not shifted. (Found by this
+    scenario: a reboot in the same second as the last save used to jump the clock 900 s; 10929ae.)"""
     if not getattr(dut.target, "has_rtc", False):
         pytest.skip("target has no battery-backed RTC: the pump cannot know the time after a power loss")
     start_therapy(dut, continuous(500000), 20000000, 500)

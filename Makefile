@@ -123,8 +123,9 @@ bench: $(VENV_STAMP) $(NODE_STAMP)
 	done
 	$(NODE) bench/mpy_bench.mjs
 
-demo:
-	@echo "make demo: not yet (the emulator and pumpctl land with the link issue)"
+# Emulated pump end to end (tools/demo.py): programme, warp 30 days, refill, status, plot.
+demo: $(VENV_STAMP) $(NODE_STAMP)
+	$(PY) tools/demo.py
 
 clean:
 	rm -rf build $(REPORTS) .pytest_cache .ruff_cache .setuptools-build

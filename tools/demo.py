@@ -1,0 +1,98 @@
+"""`make demo`: an emulated pump programmed and read end to end with pumpctl.
+
+Starts `pumpctl emulate` (TCP, flash kept in a temporary directory), then runs
+the commands a clinician would type, echoing each one: provision keys, sync the clock,
+fill the reservoir, programme examples/night_ramp.toml, warp 30 days, refill, and read
+status, alarms and the log; writes the plot PNG. Keys live in a temporary key file
+(PUMPCTL_KEYS), never in ~/.config. The emulator is stopped at the end, whatever happens.
+"""
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_DIR = os.environ.get("DEMO_DIR", os.path.join(REPO, "build", "demo"))
+PUMPCTL = [sys.executable, "-m", "pumpctl"]
+
+
+def banner(text):
+    print("\n\033[1m== %s\033[0m" % text if sys.stdout.isatty() else "\n== %s" % text, flush=True)
+
+
+def pumpctl(*args, capture=False):
+    print("$ pumpctl %s" % " ".join(shlex.quote(a) for a in args), flush=True)
+    r = subprocess.run(PUMPCTL + list(args), cwd=REPO, text=True, capture_output=capture, timeout=120)
+    if r.returncode != 0:
+        if capture:
+            sys.stderr.write(r.stdout + r.stderr)
+        raise SystemExit("demo: 'pumpctl %s' failed with exit code %d" % (" ".join(args), r.returncode))
+    return r.stdout if capture else None
+
+
+def start_emulator(tmp, log_path):
+    cmd = PUMPCTL + ["emulate", "--no-pty", "--port", "0", "--serial", "DEMO0001",
+                     "--state", os.path.join(tmp, "flash")]
+    print("$ pumpctl emulate --no-pty --port 0 --serial DEMO0001 --state %s/flash  (log: %s)"
+          % (tmp, os.path.relpath(log_path, REPO)), flush=True)
+    log = open(log_path, "w")
+    emu = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = emu.stdout.readline()
+        if not line:
+            break
+        print("  " + line.rstrip(), flush=True)
+        if line.startswith("tcp: "):
+            return emu, line.split()[1]
+    emu.kill()
+    raise SystemExit("demo: the emulator did not start; see %s" % log_path)
+
+
+def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    png = os.path.join(OUT_DIR, "night_ramp.png")
+    with tempfile.TemporaryDirectory(prefix="pumpctl-demo-") as tmp:
+        os.environ["PUMPCTL_KEYS"] = os.path.join(tmp, "keys.toml")
+        banner("Start an emulated pump (the real firmware behind TCP and a virtual clock)")
+        emu, url = start_emulator(tmp, os.path.join(OUT_DIR, "emulator.log"))
+        os.environ["PUMPCTL_PORT"] = url
+        try:
+            banner("Who is there?")
+            pumpctl("info")
+            banner("Provision clinician and patient keys (service role; test build key)")
+            pumpctl("provision")
+            pumpctl("time", "sync")
+            banner("Fill the empty reservoir: 20 mL at 2000 mcg/mL")
+            pumpctl("refill", "--withdrawn-ml", "0", "--added-ml", "20", "--conc", "2000", "--yes")
+            banner("Programme the labeling's night-time schedule (+20 % effective 22:00, back at 07:00)")
+            pumpctl("programme", "examples/night_ramp.toml", "--yes")
+            banner("Thirty days later ...")
+            pumpctl("sim", "warp", "30d")
+            left = json.loads(pumpctl("status", "--json", capture=True))["reservoir_nl"]
+            withdrawn = str((Decimal(left) / 1000000).quantize(Decimal("0.01")))
+            banner("Refill visit: withdraw what is left (%s mL measured), add 20 mL" % withdrawn)
+            pumpctl("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")
+            banner("Status, alarms and the last log entries")
+            pumpctl("status")
+            pumpctl("alarms")
+            pumpctl("log", "--last", "10")
+            banner("Plot: programmed rate over 24 h and the reservoir forecast")
+            pumpctl("plot", "-o", os.path.relpath(png, REPO))
+        finally:
+            emu.terminate()
+            try:
+                emu.wait(10)
+            except subprocess.TimeoutExpired:
+                emu.kill()
+    banner("Done")
+    print("Plot: %s\nNext: make test (everything CI runs); docs/pumpctl.md for every verb." % os.path.relpath(png, REPO))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -459,3 +459,125 @@ def test_only_the_board_hal_imports_machine():
                 if "import machine" in src or "import rp2" in src or "from machine" in src:
                     offenders.append(n)
     assert offenders == []
+
+
+# --- the same HAL and loop under real MicroPython (WebAssembly port) --------------------
+# The fake `machine` below is plain MicroPython-compatible Python (fake_machine.py uses
+# CPython's types.ModuleType); it is written into the MEMFS next to the firmware.
+MPY_FAKE_MACHINE = """
+log = []
+class Pin:
+    IN = 0
+    OUT = 1
+    PULL_UP = 1
+    def __init__(self, ident, mode=-1, pull=-1, value=None):
+        self.id = ident
+        self.level = 1 if pull == 1 else 0
+        if value is not None:
+            self.value(value)
+    def value(self, v=None):
+        if v is None:
+            return self.level
+        self.level = 1 if v else 0
+        log.append((self.id, self.level))
+class PWM:
+    def __init__(self, pin):
+        self.d = 0
+    def freq(self, f):
+        pass
+    def duty_u16(self, d=None):
+        if d is None:
+            return self.d
+        self.d = d
+class ADC:
+    def __init__(self, i):
+        pass
+    def read_u16(self):
+        return 20000
+class WDT:
+    feeds = 0
+    def __init__(self, timeout=0):
+        pass
+    def feed(self):
+        WDT.feeds += 1
+_dt = [(2021, 1, 1, 4, 0, 0, 0, 0)]
+class RTC:
+    def datetime(self, dt=None):
+        if dt is None:
+            return _dt[0]
+        _dt[0] = tuple(dt)
+def unique_id():
+    return bytes([1, 2, 3, 4, 0xE6, 0x60, 0x58, 0x38])
+"""
+
+MPY_SCRIPT = """
+import machine, hal_pico, main
+from boards import pico as B
+from flash import FileFlash
+from runtime import PumpRuntime
+from protocol import encode
+hal = hal_pico.PicoHal(B, FileFlash("/pumpdata"), machine.WDT(timeout=8000))
+machine.log.clear()
+n = hal.motor_strokes(2)
+edges = sum(1 for p, v in machine.log if p == B.STEP_PIN and v == 1)
+rtc0 = hal.rtc_s()
+hal.set_rtc_s(90000000)
+hal.buzzer("critical")
+hal.service()
+class Rx:
+    def __init__(self):
+        self.d = bytearray()
+    def read(self, k):
+        b = bytes(self.d[:k])
+        self.d = self.d[k:]
+        return b
+class Tx:
+    def __init__(self):
+        self.d = b""
+    def write(self, b):
+        self.d += b
+class P:
+    def __init__(self, rx):
+        self.rx = rx
+    def poll(self, t=-1):
+        return [1] if self.rx.d else []
+rt = PumpRuntime(hal, serial=main.serial_number(machine.unique_id()), build="test")
+rx, tx = Rx(), Tx()
+lp = main.PumpLoop(rt, hal, rx, tx, P(rx), B)
+lp.start()
+rx.d += encode({"id": 3, "cmd": "hello"})
+got = lp.step()
+idle = lp.step()
+lp.run(2)
+ok = b'"id":3,"ok":true' in tx.d and b'"serial":"PICOE6605838"' in tx.d
+print("RESULT", n, edges, rtc0, hal.rtc_s(), hal.battery_mv(), got > 0, idle, lp.iterations, machine.WDT.feeds > 4, ok)
+"""
+
+
+def test_board_hal_and_loop_run_under_micropython(tmp_path):
+    import json
+    import shutil
+    import subprocess
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if shutil.which("node") is None or not os.path.isdir(os.path.join(repo, "node_modules", "@micropython")):
+        pytest.skip("node or node_modules missing: run `make node_modules`")
+    js = (
+        'import { createMicroPython, loadFirmware } from "%s";\n'
+        "const mp = await createMicroPython();\n"
+        'loadFirmware(mp, { extra: { "/repo/firmware/machine.py": %s, '
+        '"/repo/firmware/build_info.py": "BUILD_KIND = \\"test\\"\\n" } });\n'
+        "mp.runPython(%s);\n"
+    ) % (
+        os.path.join(repo, "tools", "mpy", "loader.mjs"),
+        json.dumps(MPY_FAKE_MACHINE),
+        json.dumps(MPY_SCRIPT),
+    )
+    script = tmp_path / "board_smoke.mjs"
+    script.write_text(js)
+    proc = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=120)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
+    assert proc.returncode == 0 and lines, proc.stdout + proc.stderr
+    # strokes, STEP edges, rtc before sync, after, VSYS mV, frame handled, idle step, iterations, wdt, reply
+    assert lines[0].split()[1:] == ["2", str(2 * BOARD.STEPS_PER_STROKE), "None", "90000000", "3021",
+                                    "True", "0", "4", "True", "True"]

@@ -157,3 +157,17 @@ def test_stalled_strokes_are_never_reissued_after_the_stop():
     cmd(ctl, "alarms_clear")
     warp(hal, ctl, 60)
     assert hal.strokes - n <= 60 * 2000 // 86400 + 1     # resumes at the programmed rate, no burst
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_low_reservoir_fires_at_the_forecast_alarm_date_exactly": ["ALM-LOW-RES", "ALM-FORECAST"],
+    "test_empty_alarm_stops_delivery_at_the_empty_date": ["ALM-EMPTY"],
+    "test_forecast_uses_the_exact_schedule_not_a_daily_average": ["ALM-FORECAST"],
+    "test_motor_stall_is_critical_and_clearing_resumes": ["ALM-STALL"],
+    "test_alarms_latch_silence_is_temporary_and_tones_repeat_hourly": ["ALM-LATCH-SILENCE"],
+    "test_alarm_test_sounds_both_tones": ["ALM-TEST-TONES"],
+    "test_eri_then_eos_ninety_days_later_stops_delivery": ["ALM-ERI-EOS"],
+    "test_hard_end_of_service_84_months_after_implant": ["ALM-84-MONTHS"],
+    "test_reprogramming_recomputes_forecasts": ["ALM-FORECAST"],
+}

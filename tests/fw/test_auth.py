@@ -232,3 +232,11 @@ def test_worked_example_in_protocol_doc():
     assert hexlify(skey) == "880ddcde0c5e79aa217ccc642fd4c6ebad018543c910f301959b107c04421bac"
     frame = {"id": 7, "cmd": "sim_warp", "args": {"seconds": 3600}, "sq": 1}
     assert frame_mac(skey, frame) == "5d4b541ae5d5721760bd0acd66d3b96ae3cbef26cf83abd5fff22aefa6aa287a"
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_replay_and_reorder_rejected": ["AUTH-REPLAY"],
+    "test_lockout_with_exponential_backoff": ["AUTH-LOCKOUT"],
+    "test_patient_key_cannot_log_in_as_clinician": ["AUTH-ROLES"],
+}

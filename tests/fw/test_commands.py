@@ -163,3 +163,20 @@ def test_state_after_30_days_is_bit_identical_on_every_runtime():
 
 GOLDEN_STROKES = 49533
 GOLDEN_DIGEST = "fec9501d3469fbe2c0881a47358e07df074e3054cb8bbc1be4b53f12ed44a5ed"
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_commit_with_a_different_hash_changes_nothing": ["STAGE-COMMIT-HASH"],
+    "test_stage_reports_totals_hash_and_forecasts_before_and_after": ["ALM-FORECAST", "REVIEW-DIFF"],
+    "test_invalid_programme_leaves_running_therapy_unchanged": ["CORE-REFUSAL-NO-CHANGE"],
+    "test_overfill_is_rejected_and_logged": ["CORE-CAPACITY"],
+    "test_refill_discrepancy_over_14_5_percent_is_flagged": ["REFILL-DISCREPANCY"],
+    "test_concentration_change_bridges_pathway_at_the_old_flow": ["BRIDGE"],
+    "test_refill_refuses_a_strength_that_puts_the_programme_outside_flow_range": ["CORE-CONC", "CORE-FLOW-RANGE"],
+    "test_priming_bolus_runs_at_max_rate_then_hands_over": ["PRIME"],
+    "test_patient_bolus_lockout_and_24h_maximum_with_refusals_logged": ["PB-LOCKOUT-MAX"],
+    "test_low_reservoir_threshold_range": ["ALM-LOW-RES-THRESHOLD"],
+    "test_time_set_does_not_deliver_over_the_jump": ["CORE-TIME"],
+    "test_utc_offset_moves_the_schedule_to_local_time": ["CORE-TIME"],
+}

@@ -78,3 +78,11 @@ def test_stop_halts_delivery_and_resume_restarts_it():
     cmd(ctl, "resume")
     warp(hal, ctl, 3600)
     assert hal.strokes > n
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_one_call_equals_1440_minute_calls_equals_random_partitions": ["CORE-PARTITION"],
+    "test_delivered_within_one_stroke_of_exact_integral_and_never_decreasing": ["CORE-STROKE-BOUND"],
+    "test_one_day_of_night_plan_delivers_the_daily_total_within_one_stroke": ["CORE-DAILY-TOTAL"],
+}

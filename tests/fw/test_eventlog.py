@@ -272,3 +272,10 @@ def test_recovery_chunked_and_without_read_at():
         fill(log, 37)
         log = eventlog.EventLog(f, capacity=100)
         assert (log.first_seq, log.last_seq) == (188, 287)
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_default_capacity_at_least_1000": ["LOG-RING-1000"],
+    "test_wrap_around_past_capacity": ["LOG-RING-1000"],
+}

@@ -288,3 +288,14 @@ def test_events_have_their_own_sequence():
     e2 = Decoder().feed(link.event("bolus_done", {}, 600))[0]
     assert e1 == {"ev": "alarm_raised", "seq": 1, "t_s": 500, "d": {"code": "low_reservoir"}}
     assert e2["seq"] == 2 and e2["ev"] == "bolus_done"
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_bad_frames_answered_and_never_dispatched": ["LINK-CRC"],
+    "test_privileged_commands_need_auth": ["AUTH-REQUIRED"],
+    "test_role_enforced": ["AUTH-ROLES"],
+    "test_replayed_frame_rejected_and_not_dispatched": ["AUTH-REPLAY"],
+    "test_lockout_through_link": ["AUTH-LOCKOUT"],
+    "test_simulation_commands_by_build": ["BUILD-CLINICAL-NO-SIM"],
+}

@@ -167,3 +167,10 @@ def test_reply_shapes():
     err = protocol.reply_err(None, "E_FRAME_CRC")
     assert err["id"] is None and err["ok"] is False
     assert err["err"]["code"] == "E_FRAME_CRC" and err["err"]["n"] == 2 and err["err"]["msg"]
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_decoder_buffer_is_bounded": ["LINK-FRAME-1KIB"],
+    "test_oversize_reported_once_per_line": ["LINK-FRAME-1KIB"],
+}

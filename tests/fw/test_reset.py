@@ -97,3 +97,12 @@ def test_reboot_in_the_same_second_as_the_last_save_keeps_the_rtc_time():
     ctl.save()
     hal2, ctl2 = reboot(hal.flash, ctl.t_s)
     assert ctl2.t_s == ctl.t_s
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_unclean_reset_logs_resumes_and_reservoir_errs_low": ["RESET-ERR-LOW"],
+    "test_torn_state_write_leaves_previous_good_state": ["STORE-ATOMIC"],
+    "test_both_slots_corrupt_is_a_critical_memory_alarm": ["ALM-MEMORY-CRIT"],
+    "test_flash_write_failure_raises_noncritical_memory_alarm_therapy_continues": ["ALM-MEMORY-NONCRIT"],
+}

@@ -171,3 +171,19 @@ def test_normalising_is_idempotent():
                          "boluses": [{"at_min": 0, "dose_ng": 50000, "duration_min": 7}]}):
         once = schedule.normalise(prog, 2000, M20)
         assert schedule.normalise(once, 2000, M20) == once
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_daily_dose_hard_range_boundaries": ["CORE-DOSE-RANGE"],
+    "test_flow_range_is_checked_per_model": ["CORE-FLOW-RANGE"],
+    "test_windows_touching_is_allowed_overlap_is_refused_naming_both_steps": ["CORE-OVERLAP"],
+    "test_overlap_across_midnight_is_refused": ["CORE-OVERLAP"],
+    "test_thirteen_steps_fit_with_a_shorter_lead_and_sixteen_is_the_cap": ["CORE-13-STEPS"],
+    "test_night_ramp_starts_two_hours_before_effect": ["CORE-LEAD-2H"],
+    "test_step_shape_changes_fully_at_effect_minus_lead": ["CORE-LEAD-2H"],
+    "test_daily_total_includes_ramps_exactly": ["CORE-DAILY-TOTAL"],
+    "test_periodic_bolus_counts_in_daily_total": ["CORE-DAILY-TOTAL"],
+    "test_bolus_above_pump_max_rate_is_refused": ["CORE-BOLUS-LIMIT"],
+    "test_hourly_instead_of_daily_bolus_error_is_caught_by_the_daily_limit": ["CORE-DOSE-RANGE"],
+}

@@ -284,3 +284,9 @@ def test_erase():
     s.erase()
     assert store.StateStore(f).load() is None
     assert f.names() == []
+
+
+# Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
+REQS = {
+    "test_torn_write_at_every_byte_offset": ["STORE-ATOMIC"],
+}

@@ -231,14 +231,12 @@ def main(argv=None, stdout=None, stderr=None, stdin=None):
     args = p.parse_args(argv)
     ctx = Ctx(args, stdout, stderr, stdin)
     fn = getattr(args, "fn", None)
-    if fn is None:  # a subcommand group added by another module
-        fn = getattr(args, "func", None)
-        if fn is None:
-            p.print_help(ctx.err)
-            return EXIT_USAGE
-        return fn(args) or 0
+    func = getattr(args, "func", None)  # verbs added by other modules: func(args) -> exit code
+    if fn is None and func is None:
+        p.print_help(ctx.err)
+        return EXIT_USAGE
     try:
-        return fn(ctx) or 0
+        return (fn(ctx) if fn is not None else func(args)) or 0
     except KeyboardInterrupt:
         ctx.err.write("pumpctl: interrupted; nothing further was sent\n")
         return 130

@@ -73,3 +73,22 @@ def test_python_dash_m_pumpctl_against_emulate_subprocess(tmp_path):
     finally:
         emu.terminate()
         emu.wait(10)
+
+
+def test_micropython_runtime_same_cli_session(tmp_path):
+    """The same verbs against the firmware running under real MicroPython (WebAssembly, Node)."""
+    import shutil
+
+    if shutil.which("node") is None or not os.path.isdir(os.path.join(REPO, "node_modules")):
+        pytest.skip("node / node_modules missing: make node_modules")
+    p = Pump(tmp_path, via="tcp", no_pty=True, runtime="micropython")
+    try:
+        p.ok("provision")
+        p.ok("refill", "--withdrawn-ml", "0", "--added-ml", "20", "--conc", "2000", "--yes")
+        assert "identical" in p.ok("programme", NIGHT_RAMP, "--yes").out
+        w = json.loads(p.ok("sim", "warp", "30d", "--json").out)
+        assert w["state"] == "infusing" and 11000000 < w["reservoir_nl"] < 12500000
+        st = json.loads(p.ok("status", "--json").out)
+        assert st["daily_ng"] == 537500
+    finally:
+        p.stop()

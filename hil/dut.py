@@ -19,7 +19,7 @@ import shlex
 import subprocess
 import time
 
-from pumpctl.client import PumpClient, PumpReplyError, PumpTimeout
+from pumpctl.client import PumpClient, PumpPortError, PumpReplyError, PumpTimeout
 
 import auth  # firmware module: on sys.path once pumpctl.client is imported
 import protocol
@@ -27,6 +27,8 @@ from compat import hexlify
 
 PICO_VID_PID = (0x2E8A, 0x0005)  # Raspberry Pi Pico running MicroPython (USB-CDC)
 REPLY_TIMEOUT_S = 10.0  # per request; the MicroPython emulator answers in milliseconds
+REBOOT_DEADLINE_S = 30.0  # a Pico resets and its USB-CDC port comes back within a few seconds
+RECONNECT_POLL_S = 0.25  # pause between attempts to open a port that is not there yet
 WHO_CAN = {  # the role the fixture logs in with for each role-restricted command (protocol.COMMANDS)
     "patient_bolus": "patient",
     "provision": "service",
@@ -168,9 +170,20 @@ class Dut:
             self.caps -= {"warp", "faults"}
 
     # -- connection
-    def _connect(self, port):
-        self.client = PumpClient(port, timeout_s=REPLY_TIMEOUT_S, on_traffic=self.frames.traffic)
-        self.info = self.client.hello()
+    def _connect(self, port, deadline_s=0.0):
+        """Open `port` and say hello; retry until deadline_s (a board re-enumerating after a reset)."""
+        end = time.monotonic() + deadline_s
+        while True:
+            try:
+                self.client = PumpClient(port, timeout_s=REPLY_TIMEOUT_S, on_traffic=self.frames.traffic)
+                self.info = self.client.hello()
+                break
+            except (PumpPortError, PumpTimeout) as e:
+                self.close()
+                if time.monotonic() >= end:
+                    raise
+                self.frames.note("# %s not answering yet: %s" % (port, e.cause))
+                time.sleep(RECONNECT_POLL_S)
         self.frames.note("# connected to %s: %r" % (port, self.info))
 
     @property
@@ -186,12 +199,12 @@ class Dut:
         """Power off and on (rig or emulator). Events queued before are dropped with the link."""
         self.frames.note("# power cycle")
         self.close()
-        self._connect(self.target.power_cycle())
+        self._connect(self.target.power_cycle(), REBOOT_DEADLINE_S)
 
     def reconnect(self):
-        """New connection to the same running pump (after it rebooted by itself)."""
+        """New connection to the same pump (after it rebooted by itself, e.g. sim_fault power_loss)."""
         self.close()
-        self._connect(self.target.port)
+        self._connect(self.target.port, REBOOT_DEADLINE_S)
 
     # -- sessions and requests
     def provision_keys(self, roles=("clinician", "patient")):

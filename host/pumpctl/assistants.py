@@ -219,19 +219,20 @@ def taper(current_ng_day, indication, start_t_s, days=None, conc_ug_ml=500, mode
     cap = h["max_step_cut_pct"]
     lo_n = (days + 1) // 2                    # at least one step every 2 days
     for n in range(lo_n, lo_n + 200):
-        out = _taper_steps(current_ng_day, floor, n, start_t_s, days * DAY_S // n, cap, lim["soft_min_ng_day"])
+        out = _taper_steps(current_ng_day, floor, n, start_t_s, days, cap, lim["soft_min_ng_day"])
         if all(s["cut_ng"] * 100 <= cap * (s["daily_ng"] + s["cut_ng"]) for s in out):
             break
     return {"steps": out, "floor_ng_day": floor, "days": days, "conc_ug_ml": conc_ug_ml,
             "note": "delivery continues at %d ng/day; the pump is never stopped" % floor}
 
 
-def _taper_steps(current, floor, n, start_t_s, step_s, cap, soft_min):
+def _taper_steps(current, floor, n, start_t_s, days, cap, soft_min):
     out, prev = [], current
     for k in range(1, n + 1):
-        # geometric path current -> floor, rounded up (never a bigger cut than planned)
-        dose = floor if k == n else max(floor, math.ceil(current * (floor / current) ** (k / n)))
-        out.append({"t_s": start_t_s + k * step_s, "programme": {"mode": "continuous", "dose_ng_day": dose},
+        # geometric path current -> floor, rounded up to whole mcg (never a bigger cut than planned);
+        # steps on whole hours, the last one `days` after the start
+        dose = floor if k == n else max(floor, math.ceil(current * (floor / current) ** (k / n) / UG) * UG)
+        out.append({"t_s": start_t_s + k * days * 24 // n * HOUR_S, "programme": {"mode": "continuous", "dose_ng_day": dose},
                     "daily_ng": dose, "cut_ng": prev - dose, "cut_pct": (prev - dose) * 100 // prev,
                     "stage_args": {"override_reason": "drug holiday taper"} if dose < soft_min else {}})
         prev = dose

@@ -122,7 +122,8 @@ def test_dilution_instructions():
 def test_taper_is_gradual_dated_and_never_stops(days, start_ng):
     tp = A.taper(start_ng, "spinal", 1000, days=days, conc_ug_ml=500)
     steps = tp["steps"]
-    assert steps[-1]["t_s"] == 1000 + len(steps) * (days * DAY // len(steps)) <= 1000 + days * DAY
+    assert steps[-1]["t_s"] == 1000 + days * DAY and all((s["t_s"] - 1000) % H == 0 for s in steps)
+    assert all(s["daily_ng"] % 1000 == 0 for s in steps[:-1])
     assert steps[-1]["daily_ng"] == tp["floor_ng_day"] > 0
     prev = start_ng
     for s in steps:
@@ -177,3 +178,48 @@ def test_assistants_use_the_library_they_are_given(tmp_path):
     p = tmp_path / "lib.toml"
     p.write_text(text)
     assert A.margin_days([], lib=druglib.load(str(p))) == 10
+
+
+def _cli(*argv):
+    import io
+    from pumpctl import cli
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(list(argv), stdout=out, stderr=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.req("CLI-VERBS", "FLEX-LEAD", "DL-VERSIONED")
+def test_cli_verbs_with_json():
+    import json
+    rc, out, _ = _cli("night-flex", "--base", "500", "--json")
+    assert rc == 0
+    d = json.loads(out)
+    assert d["programme"] == A.night_programme(500000) and d["daily_ng"] == 537500
+    assert d["druglib"]["version"] == druglib.load().version
+    rc, out, _ = _cli("screening", "--result", "50:neg", "--result", "75:pos:10", "--json")
+    assert rc == 0 and json.loads(out)["next"]["initial_ng_day"] == 75000
+    rc, out, _ = _cli("taper", "--daily", "400", "--indication", "spinal", "--days", "21", "--json")
+    assert rc == 0 and json.loads(out)["steps"][-1]["daily_ng"] == 24000
+    import os
+    rx = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples", "night_ramp.toml")
+    rc, out, _ = _cli("refill-plan", "--prescription", rx, "--reservoir-ml", "18",
+                      "--risk", "communication", "--json")
+    assert rc == 0 and json.loads(out)["margin_days"] == 10
+    rc, out, _ = _cli("dilution", "--target", "1000", "--volume-ml", "20", "--json")
+    assert rc == 0 and json.loads(out)["stock_nl"] == 10000000
+    rc, out, _ = _cli("concentration", "--daily", "100", "--interval-days", "60", "--json")
+    assert rc == 0 and json.loads(out)["conc_ug_ml"] == 500
+    rc, out, _ = _cli("initial-dose", "--screening-dose", "50", "--effect-hours", "4", "--json")
+    assert rc == 0 and json.loads(out)["initial_ng_day"] == 100000
+    rc, out, _ = _cli("druglib", "--json")
+    assert rc == 0 and json.loads(out)["profiles"]["spinal"]["hard_max_ng_day"] == 2003000
+    rc, out, _ = _cli("night-flex", "--base", "500")
+    assert rc == 0 and "change 20:00-22:00" in out
+
+
+@pytest.mark.req("CLI-VERBS", "HOL-TAPER")
+def test_cli_errors_name_the_fix():
+    rc, _, err = _cli("taper", "--daily", "400", "--indication", "spinal", "--days", "7")
+    assert rc == 2 and "14-28 days" in err
+    rc, _, err = _cli("refill-plan", "--reservoir-ml", "10", "--conc", "500")
+    assert rc == 2 and "fix:" in err

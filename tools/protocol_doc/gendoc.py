@@ -1,74 +1,163 @@
 """Regenerates docs/protocol.md examples by driving the real firmware runtime (make docs)."""
-import json, sys
+
+import json
+import sys
 import os
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "firmware"))
-import protocol, auth
+import protocol
+import auth
+
 T = json.load(open(os.path.join(HERE, "transcript.json")))
 ex = {}
 for label, tx, rx in T:
     ex.setdefault(label, (tx, rx))
+
 
 def block(label, note=""):
     tx, rx = ex[label]
     lines = []
     if tx:
         lines.append("> " + tx.rstrip("\n"))
-    for l in rx.rstrip("\n").split("\n"):
-        lines.append("< " + l)
+    for line in rx.rstrip("\n").split("\n"):
+        lines.append("< " + line)
     return ("```\n" + "\n".join(lines) + "\n```\n") + (note + "\n" if note else "")
 
-ROLE_TXT = lambda r: "open" if not r else ", ".join(r)
-cmd_rows = "\n".join("| `%s` | %d | %s | %s |" % (n, v[0], ROLE_TXT(v[1]),
-    "test builds only" if n in protocol.TEST_BUILD_ONLY else ("answered by the link" if n in protocol.LINK_COMMANDS else ""))
-    for n, v in sorted(protocol.COMMANDS.items(), key=lambda kv: kv[1][0]))
-err_rows = "\n".join("| %d | `%s` | %s |" % (v[0], n, v[1]) for n, v in sorted(protocol.ERRORS.items(), key=lambda kv: kv[1][0]))
+
+def ROLE_TXT(r):
+    return "open" if not r else ", ".join(r)
+
+
+cmd_rows = "\n".join(
+    "| `%s` | %d | %s | %s |"
+    % (
+        n,
+        v[0],
+        ROLE_TXT(v[1]),
+        "test builds only"
+        if n in protocol.TEST_BUILD_ONLY
+        else ("answered by the link" if n in protocol.LINK_COMMANDS else ""),
+    )
+    for n, v in sorted(protocol.COMMANDS.items(), key=lambda kv: kv[1][0])
+)
+err_rows = "\n".join(
+    "| %d | `%s` | %s |" % (v[0], n, v[1]) for n, v in sorted(protocol.ERRORS.items(), key=lambda kv: kv[1][0])
+)
 
 CMDS = [
- ("hello", "hello", "Identity and versions. `protocol` is added by the link (`PROTOCOL_VERSION`); a host refuses to go on if it differs from its own. `build` is `test` or `clinical`."),
- ("status", "status", "Therapy state. Volumes `*_nl`, doses `*_ng`, rates `*_ng_day`, times `*_t_s` (pump epoch). `alarm_t_s`/`empty_t_s` are the forecast low-reservoir and empty times; `eri_due_t_s`/`eos_t_s` the battery forecasts. Open; the example is from a clinician session, so it carries `sq`/`mac`."),
- ("auth_begin", "auth_begin", "Start a login for `role`; returns a fresh 16-byte nonce (hex). Ends any current session."),
- ("auth", "auth", "Answer the challenge: `mac` = HMAC-SHA256(key_role, nonce_hex + \"|\" + role), hex."),
- ("logout", "logout", "End the session (signed or not)."),
- ("programme_get", "programme_get", "The running programme in normalised form, its daily totals and the ramp windows `[start_tod_s, effect_tod_s]`."),
- ("programme_stage", "programme_stage", "Validate and normalise a programme; nothing changes yet. Returns the normalised programme, its daily total (mcg as ng and mL as nL), the `hash` to commit, the alarm/empty forecast before and after, and clinical `checks`."),
- ("programme_commit with a wrong hash", "programme_commit (wrong hash)", "A commit whose hash differs from the staged one changes nothing."),
- ("programme_commit", "programme_commit", "Apply exactly what was staged."),
- ("refill_stage", "refill_stage", "Volume withdrawn, volume added, concentration. Returns expected vs withdrawn discrepancy (per mille; flagged above 14.5 %), the bridge bolus when the concentration changes, the new forecasts and the hash."),
- ("refill_commit", "refill_commit", "Apply the staged refill."),
- ("bolus", "bolus", "Clinician bolus: `dose_ng`, `duration_min` (or `kind: \"prime\"` with optional `volume_nl`)."),
- ("patient_bolus", "patient_bolus", "Patient-activated bolus within the clinician's settings (`pb_*`); refusals are logged. Here refused because the clinician has not enabled it."),
- ("bolus_cancel", "bolus_cancel", "End a running bolus; the pushed `bolus_finished` event follows the reply."),
- ("stop", "stop", ""),
- ("resume", "resume", ""),
- ("alarms_list", "alarms_list", ""),
- ("alarms_clear", "alarms_clear", "Optional `names`: list of alarms; default all. Alarms whose cause persists are `kept`."),
- ("alarms_silence", "alarms_silence", "Temporary silence (`duration_min` 1..1440, default 60); alarms stay latched."),
- ("alarms_test", "alarms_test", "Sounds both tones."),
- ("log_read", "log_read", "Entries `[seq, t_s, code, a, b]` from `first_seq`, at most `max_n` (≤ 24) per reply; page with `first_seq = last entry + 1` until `last_seq`."),
- ("time_get", "time_get", ""),
- ("time_set", "time_set", "Set the pump clock (`t_s`, pump epoch) without gaining or losing programmed volume."),
- ("settings_get", "settings_get", ""),
- ("settings_set", "settings_set", "`low_res_nl` (500000..5000000), `catheter_nl`, `utc_offset_s`, patient-bolus `pb_dose_ng`, `pb_duration_min`, `pb_lockout_min`, `pb_max_24h`."),
- ("profile_get", "profile_get", ""),
- ("profile_set", "profile_set", "Patient profile used by the clinical rules (issue 5)."),
- ("provision", "provision", "Service role: set per-role keys (`keys`: role -> hex, ≥ 16 bytes). The service key itself can be replaced the same way."),
- ("sim_warp", "sim_warp", "Test builds: advance the pump clock by `seconds`, handling everything due on the way."),
- ("sim_fault", "sim_fault", "Test builds: `fault` one of motor_stall, battery_drain (`nah`), flash_fail (`writes`), power_loss (`after_bytes`), serial_noise (`ppm`)."),
+    (
+        "hello",
+        "hello",
+        "Identity and versions. `protocol` is added by the link (`PROTOCOL_VERSION`); a host refuses to go on if it differs from its own. `build` is `test` or `clinical`.",
+    ),
+    (
+        "status",
+        "status",
+        "Therapy state. Volumes `*_nl`, doses `*_ng`, rates `*_ng_day`, times `*_t_s` (pump epoch). `alarm_t_s`/`empty_t_s` are the forecast low-reservoir and empty times; `eri_due_t_s`/`eos_t_s` the battery forecasts. Open; the example is from a clinician session, so it carries `sq`/`mac`.",
+    ),
+    (
+        "auth_begin",
+        "auth_begin",
+        "Start a login for `role`; returns a fresh 16-byte nonce (hex). Ends any current session.",
+    ),
+    ("auth", "auth", 'Answer the challenge: `mac` = HMAC-SHA256(key_role, nonce_hex + "|" + role), hex.'),
+    ("logout", "logout", "End the session (signed or not)."),
+    (
+        "programme_get",
+        "programme_get",
+        "The running programme in normalised form, its daily totals and the ramp windows `[start_tod_s, effect_tod_s]`.",
+    ),
+    (
+        "programme_stage",
+        "programme_stage",
+        "Validate and normalise a programme; nothing changes yet. Returns the normalised programme, its daily total (mcg as ng and mL as nL), the `hash` to commit, the alarm/empty forecast before and after, and clinical `checks`.",
+    ),
+    (
+        "programme_commit with a wrong hash",
+        "programme_commit (wrong hash)",
+        "A commit whose hash differs from the staged one changes nothing.",
+    ),
+    ("programme_commit", "programme_commit", "Apply exactly what was staged."),
+    (
+        "refill_stage",
+        "refill_stage",
+        "Volume withdrawn, volume added, concentration. Returns expected vs withdrawn discrepancy (per mille; flagged above 14.5 %), the bridge bolus when the concentration changes, the new forecasts and the hash.",
+    ),
+    ("refill_commit", "refill_commit", "Apply the staged refill."),
+    ("bolus", "bolus", 'Clinician bolus: `dose_ng`, `duration_min` (or `kind: "prime"` with optional `volume_nl`).'),
+    (
+        "patient_bolus",
+        "patient_bolus",
+        "Patient-activated bolus within the clinician's settings (`pb_*`); refusals are logged. Here refused because the clinician has not enabled it.",
+    ),
+    ("bolus_cancel", "bolus_cancel", "End a running bolus; the pushed `bolus_finished` event follows the reply."),
+    ("stop", "stop", ""),
+    ("resume", "resume", ""),
+    ("alarms_list", "alarms_list", ""),
+    (
+        "alarms_clear",
+        "alarms_clear",
+        "Optional `names`: list of alarms; default all. Alarms whose cause persists are `kept`.",
+    ),
+    (
+        "alarms_silence",
+        "alarms_silence",
+        "Temporary silence (`duration_min` 1..1440, default 60); alarms stay latched.",
+    ),
+    ("alarms_test", "alarms_test", "Sounds both tones."),
+    (
+        "log_read",
+        "log_read",
+        "Entries `[seq, t_s, code, a, b]` from `first_seq`, at most `max_n` (≤ 24) per reply; page with `first_seq = last entry + 1` until `last_seq`.",
+    ),
+    ("time_get", "time_get", ""),
+    ("time_set", "time_set", "Set the pump clock (`t_s`, pump epoch) without gaining or losing programmed volume."),
+    ("settings_get", "settings_get", ""),
+    (
+        "settings_set",
+        "settings_set",
+        "`low_res_nl` (500000..5000000), `catheter_nl`, `utc_offset_s`, patient-bolus `pb_dose_ng`, `pb_duration_min`, `pb_lockout_min`, `pb_max_24h`.",
+    ),
+    ("profile_get", "profile_get", ""),
+    ("profile_set", "profile_set", "Patient profile used by the clinical rules (issue 5)."),
+    (
+        "provision",
+        "provision",
+        "Service role: set per-role keys (`keys`: role -> hex, ≥ 16 bytes). The service key itself can be replaced the same way.",
+    ),
+    ("sim_warp", "sim_warp", "Test builds: advance the pump clock by `seconds`, handling everything due on the way."),
+    (
+        "sim_fault",
+        "sim_fault",
+        "Test builds: `fault` one of motor_stall, battery_drain (`nah`), flash_fail (`writes`), power_loss (`after_bytes`), serial_noise (`ppm`).",
+    ),
 ]
 
 cmd_sections = []
 for label, title, note in CMDS:
     cmd_sections.append("### `%s`\n\n%s%s" % (title, (note + "\n\n") if note else "", block(label)))
 
-errs_examples = "".join("#### %s\n\n%s\n" % (l, block(l)) for l in
-    ["bad CRC", "no CRC", "bad JSON", "oversize", "missing id", "unknown command", "programme_stage without a session",
-     "sim_warp as clinician", "replayed frame"])
+errs_examples = "".join(
+    "#### %s\n\n%s\n" % (name, block(name))
+    for name in [
+        "bad CRC",
+        "no CRC",
+        "bad JSON",
+        "oversize",
+        "missing id",
+        "unknown command",
+        "programme_stage without a session",
+        "sim_warp as clinician",
+        "replayed frame",
+    ]
+)
 
 nonce = "00112233445566778899aabbccddeeff"
 key = auth.dev_service_key("ITB-000042")
-from compat import hexlify
+from compat import hexlify  # noqa: E402
+
 lm = hexlify(auth.login_mac(key, nonce, "service"))
 sk = auth.session_key(key, nonce)
 fr = {"id": 7, "cmd": "sim_warp", "args": {"seconds": 3600}, "sq": 1}
@@ -77,13 +166,19 @@ fm = auth.frame_mac(sk, fr)
 doc = open(os.path.join(HERE, "protocol_template.md")).read()
 doc = doc.replace("@@CMD_TABLE@@", cmd_rows).replace("@@ERR_TABLE@@", err_rows)
 doc = doc.replace("@@COMMANDS@@", "\n".join(cmd_sections)).replace("@@ERROR_EXAMPLES@@", errs_examples)
-doc = doc.replace("@@EVENT@@", "A reply followed by the event it caused (`bolus_cancel`):\n\n" + block("bolus_cancel")).replace("@@BOLUS_CANCEL@@", block("bolus_cancel"))
+doc = doc.replace(
+    "@@EVENT@@", "A reply followed by the event it caused (`bolus_cancel`):\n\n" + block("bolus_cancel")
+).replace("@@BOLUS_CANCEL@@", block("bolus_cancel"))
 doc = doc.replace("@@DEVKEY@@", hexlify(key)).replace("@@NONCE@@", nonce).replace("@@LOGINMAC@@", lm)
-doc = doc.replace("@@SKEY@@", hexlify(sk)).replace("@@FRAMEJSON@@", protocol.canonical_json(fr).decode()).replace("@@FRAMEMAC@@", fm)
+doc = (
+    doc.replace("@@SKEY@@", hexlify(sk))
+    .replace("@@FRAMEJSON@@", protocol.canonical_json(fr).decode())
+    .replace("@@FRAMEMAC@@", fm)
+)
 doc = doc.replace("@@VERSION@@", str(protocol.PROTOCOL_VERSION))
 for k in ("CHALLENGE_TTL_S", "SESSION_IDLE_S", "LOCK_AFTER_FAILURES", "LOCK_BASE_S", "LOCK_MAX_S"):
     doc = doc.replace("@@%s@@" % k, str(getattr(auth, k)))
 doc = doc.replace("@@DEV_SECRET@@", auth.DEV_SECRET.decode())
-assert "@@" not in doc, doc[doc.index("@@"):][:40]
+assert "@@" not in doc, doc[doc.index("@@") :][:40]
 open(os.path.join(REPO, "docs", "protocol.md"), "w").write(doc)
 print(len(doc.splitlines()), "lines")

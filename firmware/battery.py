@@ -66,6 +66,11 @@ def _days_from_civil(y, m, d):
     return era * 146097 + doe - 719468 - 19723  # 19723 = days 1970-01-01 .. 2024-01-01
 
 
+def days_from_civil(y, m, d):
+    """Days since the pump epoch (2024-01-01) for a proleptic Gregorian date."""
+    return _days_from_civil(y, m, d)
+
+
 def civil_from_t_s(t_s):
     """(year, month, day, hh, mm, ss) in UTC for a pump-epoch time."""
     days = t_s // 86400

@@ -94,6 +94,8 @@ def time_set(ctl, args, t):
     ctl._log("time_set", t, new)
     shift_clock(ctl, t, new)
     ctl.clock_set = True
+    if hasattr(ctl.hal, "set_rtc_s"):   # the board keeps the host's time in its RTC
+        ctl.hal.set_rtc_s(new)
     return time_get(ctl, args, new)
 
 

@@ -30,6 +30,11 @@ class PumpRuntime:
         self.ctl.advance(self.ctl.now_s())
         return self._after()
 
+    def refresh(self):
+        """After driving the controller directly (not through feed): recompute the next due
+        time and collect pushed events as frames."""
+        return self._after()
+
     def next_due_s(self):
         return self._due_s
 

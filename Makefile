@@ -10,6 +10,7 @@
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
 TEST_STEPS += hil
 TEST_STEPS += typecheck
+TEST_STEPS += trace
 # ---------------------------------------------------------------------------
 
 PYTHON   ?= python3
@@ -39,6 +40,7 @@ help:
 	@echo "make test-mpy    tests/fw under MicroPython (WebAssembly)"
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
 	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
+	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
 	@echo "make bench       bench/*.py (CPython) and bench/mpy_*.py (MicroPython)"
 	@echo "make clean | distclean"
 
@@ -133,3 +135,9 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) node_modules .hypothesis host/*.egg-info $(MPY_STUBS)
+
+# Requirement traceability (issue 5): requirements/requirements.toml -> tests -> the lane reports in
+# $(REPORTS) (JUnit XML, MicroPython counts). Runs after the test lanes; writes trace.md and trace.json.
+.PHONY: trace
+trace: $(VENV_STAMP)
+	$(PY) tools/trace.py --reports $(REPORTS)

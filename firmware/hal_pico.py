@@ -78,7 +78,7 @@ class PicoHal:
         y, mo, d, _wd, hh, mm, ss, _sub = self.rtc.datetime()
         if y < 2024:
             return None
-        return battery._days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss
+        return battery.days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss
 
     def set_rtc_s(self, t_s):
         """Set the RTC from pump time (host time sync). 2024-01-01 is a Monday (weekday 0)."""

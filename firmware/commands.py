@@ -63,7 +63,7 @@ def status(ctl, args, t):
     cur = bat.current_na(ctl.strokes_per_day())
     ev = ctl._events
     return {"state": ctl.fsm.state, "mode": ctl.programme["mode"] if ctl.programme else "none",
-            "t_s": t, "clock_set": ctl.clock_set, "reservoir_nl": ctl.reservoir_nl(t),
+            "t_s": t, "clock_set": ctl.clock_set, "last_sync_t_s": ctl.last_sync_t_s, "reservoir_nl": ctl.reservoir_nl(t),
             "conc_ug_ml": ctl.conc_ug_ml, "rate_ng_day": ctl.ledger.rate_ng_day(t),
             "flow_nl_day": pm.flow_nl_day(ctl.ledger.rate_ng_day(t), ctl.conc_ug_ml),
             "daily_ng": ctl.daily_ng(), "delivered_nl": ctl.strokes_fill * ctl.stroke_nl,

@@ -72,7 +72,8 @@ def log_read(ctl, args, t):
 
 
 def time_get(ctl, args, t):
-    return {"t_s": t, "iso": bat.iso(t), "utc_offset_s": ctl.ledger.utc_offset_s, "clock_set": ctl.clock_set}
+    return {"t_s": t, "iso": bat.iso(t), "utc_offset_s": ctl.ledger.utc_offset_s, "clock_set": ctl.clock_set,
+            "last_sync_t_s": ctl.last_sync_t_s}
 
 
 def shift_clock(ctl, t_old, t_new):
@@ -94,6 +95,7 @@ def time_set(ctl, args, t):
     ctl._log("time_set", t, new)
     shift_clock(ctl, t, new)
     ctl.clock_set = True
+    ctl.last_sync_t_s = new
     if hasattr(ctl.hal, "set_rtc_s"):   # the board keeps the host's time in its RTC
         ctl.hal.set_rtc_s(new)
     return time_get(ctl, args, new)

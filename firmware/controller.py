@@ -36,6 +36,7 @@ class Controller:
         self.t_s = 0                  # pump time processed so far
         self.clock_offset_s = 0       # pump time = hal.monotonic_s() + offset
         self.clock_set = False
+        self.last_sync_t_s = None     # pump time of the last host time sync
         self.programme = None         # normalised programme dict
         self.plan = None
         self.initial_programme_t_s = None
@@ -299,7 +300,8 @@ class Controller:
         return t
 
     # --- persistence ----------------------------------------------------------------------
-    PERSIST = ("clock_offset_s", "clock_set", "programme", "initial_programme_t_s", "last_increase_t_s",
+    PERSIST = ("clock_offset_s", "clock_set", "last_sync_t_s", "programme", "initial_programme_t_s",
+               "last_increase_t_s",
                "conc_ug_ml", "fill_nl", "refill_t_s", "strokes_fill", "strokes_total", "comms", "drain_nah",
                "implant_t_s", "eri_t_s", "settings", "profile", "keyring", "patient_boluses", "bolus_kind")
 

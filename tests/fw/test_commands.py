@@ -162,7 +162,7 @@ def test_state_after_30_days_is_bit_identical_on_every_runtime():
 
 
 GOLDEN_STROKES = 49533
-GOLDEN_DIGEST = "fec9501d3469fbe2c0881a47358e07df074e3054cb8bbc1be4b53f12ed44a5ed"
+GOLDEN_DIGEST = "5b72d35fa3fbdb6eb25eb32f4144ecfa7eeb2a14c44d8e5119a740f9d6412b22"
 
 
 # Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).

@@ -5,7 +5,7 @@ from the profile stored on the pump (`profile_set`), so they hold whichever prog
 Quotes are from shared/seeds/000_2ca3bb212e8effd8.txt ("label") unless marked AHFS
 (shared/seeds/002_6a8b59dddd29c79e.txt). Requirement IDs: requirements/requirements.toml.
 
-Design choices (docs/requirements.md, "Pump-side clinical rules"):
+Design choices (requirements/README.md, "Pump-side clinical rules"):
 - Titration vs maintenance: the profile's `phase` ("titration" default, or "maintenance").
   In maintenance, an increase staged within REFILL_WINDOW_S after a refill commit is a
   refill-time change (caps 40 % / 20 %); any other increase uses the titration caps

@@ -151,3 +151,18 @@ def test_review_shows_old_and_new_side_by_side():
 @pytest.mark.req("DL-CONC")
 def test_library_file_ships_next_to_the_module():
     assert os.path.isfile(druglib.DEFAULT_PATH)
+
+
+@pytest.mark.req("DL-HARD-SPINAL", "SOFT-RANGE", "DL-CONC")
+def test_example_prescriptions_pass_the_library_and_the_pump():
+    from pumpctl import prescription
+    ex = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples")
+    files = sorted(f for f in os.listdir(ex) if f.endswith(".toml"))
+    assert files
+    for fn in files:
+        rx = prescription.load(os.path.join(ex, fn))
+        prof = clinical.validate_profile({"indication": "spinal"})
+        assert druglib.blocking(LIB.evaluate(prof, 0, rx["programme"], rx["conc_ug_ml"])) == [], fn
+        hal, ctl, c = _pump(prof, 500000, conc=rx["conc_ug_ml"])
+        hal.advance_s(86400)
+        c("programme_stage", programme=rx["programme"])          # a change from 500 mcg/day after 24 h

@@ -271,6 +271,8 @@ class Dut:
         except PumpTimeout as e:
             raise AssertionError("no %s event with %r within %s s (other %s events: %r; %s)"
                                  % (event, match, deadline_s, event, skipped, e.cause)) from None
+        finally:
+            self.client._events.extendleft(reversed(skipped))  # non-matching ones stay queued, in order
 
     def events(self, name=None):
         """Events received up to now (a status round trip flushes what the pump already sent)."""

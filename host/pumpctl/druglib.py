@@ -24,8 +24,11 @@ fwpath.ensure()
 import clinical  # noqa: E402  (firmware module: the pump's own rule table and reason ids)
 import pumpmodel as pm  # noqa: E402
 import schedule  # noqa: E402
+from protocol import PumpError  # noqa: E402
 
 DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "druglib", "baclofen_it.toml")
+CORE_RULES = {"E_DOSE_RANGE": "CORE-DOSE-RANGE", "E_FLOW_RANGE": "CORE-FLOW-RANGE", "E_STEP_OVERLAP": "CORE-OVERLAP",
+              "E_BOLUS_RANGE": "CORE-BOLUS-LIMIT", "E_STEP_COUNT": "CORE-13-STEPS"}
 DAY_S = 86400
 UG = 1000  # ng per mcg
 
@@ -97,7 +100,11 @@ class DrugLibrary:
         """Every finding for replacing a programme of `old_daily_ng` with `programme`.
 
         `profile` is the pump's profile (profile_get). Times are pump t_s; None = unknown/never."""
-        facts = programme_facts(programme, conc_ug_ml, model_id)
+        try:
+            facts = programme_facts(programme, conc_ug_ml, model_id)
+        except PumpError as e:  # the pump-wide rules (schedule.normalise) refuse it outright
+            return [_f("refuse", CORE_RULES.get(e.code, "CORE-REFUSAL-NO-CHANGE"), "%s: %s" % (e.code, e.detail),
+                       code=e.code)]
         ind = profile["indication"]
         p = self.profile(ind)
         lim = self.limits_ng(ind)

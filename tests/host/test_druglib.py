@@ -166,3 +166,51 @@ def test_example_prescriptions_pass_the_library_and_the_pump():
         hal, ctl, c = _pump(prof, 500000, conc=rx["conc_ug_ml"])
         hal.advance_s(86400)
         c("programme_stage", programme=rx["programme"])          # a change from 500 mcg/day after 24 h
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@pytest.mark.req("DL-HARD-SPINAL", "DL-HARD-CEREBRAL", "DL-HARD-PAED", "DL-HARD-U12", "TIT-FIRST24H",
+                 "TIT-ONCE-24H", "TIT-SPINAL-30", "TIT-CEREBRAL-15", "REFILL-SPINAL-40", "REFILL-CEREBRAL-20",
+                 "REFILL-WINDOW", "CONFIRM-2X", "SOFT-RANGE", "SOFT-DECREASE", "SOFT-OVERRIDE")
+@settings(max_examples=150)
+@given(ind=st.sampled_from(sorted(clinical.RULES)), maint=st.booleans(), first=st.integers(12000, 2100000),
+       wait1=st.integers(0, 2 * 86400), second=st.integers(12000, 2100000), wait2=st.integers(0, 2 * 86400),
+       refill_before=st.integers(0, 6 * 3600),
+       new=st.integers(10000, 2200000), reason=st.booleans(), confirm=st.booleans())
+def test_host_and_pump_agree_on_random_changes(ind, maint, first, wait1, second, wait2, refill_before, new, reason,
+                                               confirm):
+    age = {"spinal": "adult", "cerebral": "adult", "paediatric": "12-17", "paediatric_u12": "4-11"}[ind]
+    prof = clinical.validate_profile({"indication": ind, "age_group": age,
+                                      "phase": "maintenance" if maint else "titration"})
+    try:
+        hal, ctl, c = _pump(prof, first, conc=500)
+    except PumpError:
+        return                                            # first programme outside the range: not the subject
+    hal.advance_s(wait1)
+    try:
+        st_ = c("programme_stage", programme=cont(second), override_reason="r", confirm_ratio=second * 100 // first)
+        c("programme_commit", hash=st_["hash"])
+    except PumpError:
+        pass
+    hal.advance_s(wait2)
+    st_ = c("refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=500)
+    c("refill_commit", hash=st_["hash"])
+    hal.advance_s(refill_before)
+    old = ctl.daily_ng()
+    extra = {}
+    if reason:
+        extra["override_reason"] = "why"
+    if confirm and old:
+        extra["confirm_ratio"] = max(new, 0) * 100 // old
+    host = druglib.blocking(LIB.evaluate(ctl.profile, old, cont(new), 500, t_s=ctl.now_s(),
+                                         initial_programme_t_s=ctl.initial_programme_t_s,
+                                         last_increase_t_s=ctl.last_increase_t_s, refill_t_s=ctl.refill_t_s, **extra))
+    try:
+        c("programme_stage", programme=cont(new), **extra)
+        pump_ok = True
+    except PumpError as e:
+        pump_ok = False
+        assert any(f.get("code") == e.code or f["level"] != "info" for f in host)
+    assert pump_ok == (host == []), (old, new, host)

@@ -96,12 +96,14 @@ class Controller:
         return self.strokes_total + max(0, min(due, cap))
 
     def plan_peak_ng_day(self):
-        if self.plan is None:
+        """Highest basal step plus every periodic bolus: the worst case a bolus adds to."""
+        prog = self.programme
+        if prog is None:
             return 0
         peak = 0
-        for s in self.programme["steps"]:
+        for s in prog["steps"]:
             peak = s["dose_ng_day"] if s["dose_ng_day"] > peak else peak
-        for b in self.programme["boluses"]:
+        for b in prog["boluses"]:
             peak += b["rate_ng_day"]
         return peak
 

@@ -20,7 +20,10 @@ class PumpRuntime:
         return self._after()
 
     def feed(self, data):
-        out = self.link.feed(data)
+        link = self.link
+        if link is None:   # not booted yet: nothing can be answered
+            return b""
+        out = link.feed(data)
         return out + self._after() if self.ctl.pushed or out else self._after()
 
     def tick(self):
@@ -44,7 +47,10 @@ class PumpRuntime:
         if not self.ctl.pushed:
             return b""
         out = b""
+        link = self.link
+        if link is None:
+            return out
         for ev, d, t in self.ctl.pushed:
-            out += self.link.event(ev, d, t)
+            out += link.event(ev, d, t)
         self.ctl.pushed = []
         return out

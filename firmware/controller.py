@@ -37,7 +37,7 @@ class Controller:
         self.clock_offset_s = 0       # pump time = hal.monotonic_s() + offset
         self.clock_set = False
         self.last_sync_t_s = None     # pump time of the last host time sync
-        self.programme = None         # normalised programme dict
+        self.programme = None  # type: dict | None  # normalised programme
         self.plan = None
         self.initial_programme_t_s = None
         self.last_increase_t_s = None

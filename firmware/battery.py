@@ -10,7 +10,9 @@ from compat import const
 CAPACITY_NAH = const(600000000)   # 600 mAh primary cell
 QUIESCENT_NA = const(7000)        # 7 uA: timekeeping, telemetry listen, supervision
 STROKE_NAH = const(20)            # one 250 nL piston stroke
-COMM_NAH = const(300)             # one telemetry command (receive + reply)
+# One telemetry command (receive + reply): ~5 mA radio for ~4 ms = 5.6 nAh. Small enough
+# that forecasts made at the last reschedule stay within seconds however many commands follow.
+COMM_NAH = const(5)
 ERI_LIFE_S = const(7776000)       # 90 days
 EOS_AFTER_ERI_S = const(7776000)  # 90 days
 SERVICE_LIFE_MONTHS = const(84)

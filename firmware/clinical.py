@@ -23,7 +23,7 @@ Design choices (requirements/README.md, "Pump-side clinical rules"):
   24-hour clock: "baclofen inj may be restarted at the initial continuous infusion dose".
 """
 from compat import const, crc32
-from protocol import PumpError, ERRORS
+from protocol import PumpError
 import schedule
 
 DAY_S = const(86400)
@@ -63,12 +63,6 @@ PHASES = ("titration", "maintenance")
 # label BOXED WARNING: "patients at apparent risk (eg, spinal cord injuries at T-6 or above,
 # communication difficulties, history of withdrawal symptoms from oral/intrathecal therapy)"
 RISK_FLAGS = ("t6_or_above", "communication", "withdrawal_history")
-
-
-def _err(code, fallback, detail):
-    # Codes the core may add later (E_CONFIRM_REQUIRED, E_OVERRIDE_REQUIRED) degrade to an
-    # existing code so this module runs against any protocol.py.
-    raise PumpError(code if code in ERRORS else fallback, detail)
 
 
 def _int_or_none(p, key, lo, hi):
@@ -176,7 +170,7 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
     if old_daily_ng > 0 and ref > 2 * old_daily_ng:
         pct = ratio_pct(ref, old_daily_ng)
         if args.get("confirm_ratio") != pct:
-            _err("E_CONFIRM_REQUIRED", "E_CLINICAL_LIMIT",
+            raise PumpError("E_CONFIRM_REQUIRED",
                  "CONFIRM: the new dose is %d %% of the current %d ng/day (more than twice); "
                  "resend with confirm_ratio=%d" % (pct, old_daily_ng, pct))
         checks.append({"rule": "CONFIRM-2X", "ratio_pct": pct})
@@ -194,7 +188,7 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
         soft.append("SOFT-DECREASE")
     for rule in soft:
         if reason is None:
-            _err("E_OVERRIDE_REQUIRED", "E_CLINICAL_LIMIT",
+            raise PumpError("E_OVERRIDE_REQUIRED",
                  "%s: daily %d..%d ng outside the typical %d..%d ng/day or a cut > %d %%; "
                  "resend with override_reason" % (rule, lo_day, hi_day, r[2], r[3], DECREASE_SOFT_PCT))
         checks.append({"rule": rule, "override": reason_id(reason), "value": new_daily_ng})

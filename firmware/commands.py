@@ -62,6 +62,7 @@ def status(ctl, args, t):
     import battery as bat
     cur = bat.current_na(ctl.strokes_per_day())
     ev = ctl._events
+    prof = ctl.profile or {}
     return {"state": ctl.fsm.state, "mode": ctl.programme["mode"] if ctl.programme else "none",
             "t_s": t, "clock_set": ctl.clock_set, "last_sync_t_s": ctl.last_sync_t_s, "reservoir_nl": ctl.reservoir_nl(t),
             "conc_ug_ml": ctl.conc_ug_ml, "rate_ng_day": ctl.ledger.rate_ng_day(t),
@@ -70,7 +71,9 @@ def status(ctl, args, t):
             "alarms": sorted(ctl.alarms.active), "alarm_t_s": ev.get("low_reservoir"),
             "empty_t_s": ev.get("reservoir_empty"), "bolus": ctl.bolus_kind,
             "battery_nah": rem, "battery_life_s": bat.life_s(rem, cur), "eri_t_s": ctl.eri_t_s,
-            "eri_due_t_s": ev.get("eri"), "eos_t_s": ev.get("eos"), "strokes": ctl.strokes_total}
+            "eri_due_t_s": ev.get("eri"), "eos_t_s": ev.get("eos"), "strokes": ctl.strokes_total,
+            # Withdrawal-risk flags on every status (issue 5; labeling boxed warning).
+            "indication": prof.get("indication"), "phase": prof.get("phase"), "risk": prof.get("risk", [])}
 
 
 def programme_get(ctl, args, t):

@@ -67,6 +67,8 @@ ERRORS = {
     "E_PATIENT_BOLUS_LOCKOUT": (59, "patient bolus lockout interval not elapsed"),
     "E_PATIENT_BOLUS_MAX": (60, "patient bolus 24-hour maximum reached"),
     "E_CLOCK": (61, "time not set or outside the accepted range"),
+    "E_CONFIRM_REQUIRED": (62, "more than 2x the current daily dose: stage again with confirm_ratio"),
+    "E_OVERRIDE_REQUIRED": (63, "outside the soft (typical) range: stage again with override_reason"),
 }
 
 

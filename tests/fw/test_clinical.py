@@ -1,11 +1,10 @@
 """Pump-side clinical guardrails from the labeling (issue 5): profile, ranges, titration, refill, 2x, overrides."""
 from pumpkit import make_pump, warp, cmd, refill, programme, raises, DAY
-from protocol import ERRORS
 from controller import Controller
 import clinical
 
-CONFIRM = "E_CONFIRM_REQUIRED" if "E_CONFIRM_REQUIRED" in ERRORS else "E_CLINICAL_LIMIT"
-OVERRIDE = "E_OVERRIDE_REQUIRED" if "E_OVERRIDE_REQUIRED" in ERRORS else "E_CLINICAL_LIMIT"
+CONFIRM = "E_CONFIRM_REQUIRED"
+OVERRIDE = "E_OVERRIDE_REQUIRED"
 
 # Requirement ids proven by each test (tools/trace.py reads this; tests/fw cannot import pytest).
 REQS = {

@@ -12,7 +12,8 @@ from cli_helpers import NIGHT_RAMP, Pump
 # Stable --json field names (docs/pumpctl.md). A change here is a breaking change for scripts.
 STATUS_FIELDS = {"state", "mode", "t_s", "clock_set", "reservoir_nl", "conc_ug_ml", "rate_ng_day", "flow_nl_day",
                  "daily_ng", "delivered_nl", "alarms", "alarm_t_s", "empty_t_s", "bolus", "battery_nah",
-                 "battery_life_s", "eri_t_s", "eri_due_t_s", "eos_t_s", "strokes", "serial", "utc_offset_s"}
+                 "battery_life_s", "eri_t_s", "eri_due_t_s", "eos_t_s", "strokes", "serial", "utc_offset_s",
+                 "last_sync_t_s", "indication", "phase", "risk"}
 INFO_FIELDS = {"hello", "time", "settings", "port", "key_roles", "pumpctl_version"}
 HELLO_FIELDS = {"protocol", "fw_version", "build_hash", "build", "model", "serial", "capacity_nl", "stroke_nl"}
 LOG_ENTRY_FIELDS = {"seq", "t_s", "time", "event", "a", "b", "data"}
@@ -166,7 +167,7 @@ def test_time_sync_and_get(pump):
     r = js(pump.run("time", "sync", "--utc-offset", "+01:00", "--json"))
     assert r["clock_set"] is True and r["utc_offset_s"] == 3600
     g = js(pump.run("time", "--json"))
-    assert set(g) == {"t_s", "iso", "utc_offset_s", "clock_set"}
+    assert set(g) == {"t_s", "iso", "utc_offset_s", "clock_set", "last_sync_t_s"}
 
 
 def test_settings_show_and_change(pump):

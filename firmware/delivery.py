@@ -93,9 +93,16 @@ class Ledger:
 
     def first_t_reaching(self, target_nl, t_from):
         """Smallest integer t >= t_from with volume_nl(t) >= target_nl, or None."""
-        if self.volume_nl(t_from) >= target_nl:
+        v = self.volume_nl(t_from)
+        if v >= target_nl:
             return t_from
-        return first_true(t_from, t_from + HORIZON_S, lambda t: self.volume_nl(t) >= target_nl)
+        # Seed the search with the time the current flow needs: exact while the rate is
+        # constant, so the next stroke costs ~3 volume evaluations instead of ~13.
+        guess = 0
+        flow = self.rate_ng_day(t_from) * 1000 // self.conc_ug_ml
+        if flow > 0:
+            guess = (target_nl - v) * 86400 // flow
+        return first_true(t_from, t_from + HORIZON_S, lambda t: self.volume_nl(t) >= target_nl, guess)
 
     # --- persistence ----------------------------------------------------------------
     def to_dict(self):
@@ -117,11 +124,23 @@ class Ledger:
         self._g_anchor = self.plan.G(self.anchor_t_s + self.utc_offset_s) if self.plan is not None else 0
 
 
-def first_true(lo, hi, pred):
+def first_true(lo, hi, pred, guess=0):
     """Smallest integer t in (lo, hi] with pred(t) true, for a monotone pred false at lo.
-    Exponential probe from lo, then bisection: O(log(t - lo)) evaluations."""
+    Exponential probe from lo (or from a guessed distance), then bisection: O(log(t - lo))
+    evaluations, two or three when the guess is right."""
     step = 1
     prev = lo
+    if guess > 0 and lo + guess < hi:
+        g = lo + guess
+        if pred(g):
+            if not pred(g - 1):
+                return g
+            hi = g - 1      # answer in (lo, g - 1]: search there
+        elif pred(g + 1):
+            return g + 1
+        else:
+            prev = g + 1    # answer beyond the guess: probe onwards from it
+            lo = g + 1
     while True:
         probe = lo + step
         if probe >= hi:

@@ -132,3 +132,12 @@ def test_rebasing_anywhere_keeps_the_exact_volume(prog, conc, cuts):
     assert a.volume_nl(t) == b.volume_nl(t)
     exact = Fraction(p.G(t) - p.G(0), p.scale * 86400) * 1000 / conc
     assert a.volume_nl(t) == exact.numerator // exact.denominator
+
+
+@given(st.integers(0, 10**6), st.integers(1, 10**6), st.integers(0, 2 * 10**6), st.integers(1, 3 * 10**6))
+def test_first_true_finds_the_threshold_whatever_the_guess(lo, dist, guess, span):
+    from delivery import first_true
+    k = lo + dist
+    hi = lo + span
+    got = first_true(lo, hi, lambda t: t >= k, guess)
+    assert got == (k if k <= hi else None)

@@ -206,6 +206,8 @@ class Controller:
                 cur = bat.current_na(self.strokes_per_day())
                 ev["eri"] = _first_or_none(t_s, lambda t: bat.below_eri(
                     self.battery_remaining_nah(t, self._projected_strokes_total(t)), cur))
+        if ev.get("eri") is not None and ev.get("eos") is not None and ev["eri"] >= ev["eos"]:
+            ev["eri"] = None   # service ends (84 months) before the battery would reach ERI
         self._events = {}
         for k in ev:
             if ev[k] is not None:

@@ -121,7 +121,9 @@ def test_eri_then_eos_ninety_days_later_stops_delivery():
 
 def test_hard_end_of_service_84_months_after_implant():
     hal, ctl = make_pump()
-    eos = cmd(ctl, "status")["eos_t_s"]
+    st = cmd(ctl, "status")
+    eos = st["eos_t_s"]
+    assert st["eri_due_t_s"] is None          # a quiet pump never reaches ERI before 84 months
     assert eos == bat.add_months(ctl.implant_t_s, 84)
     assert bat.iso(ctl.implant_t_s)[:10] == "2026-11-07" and bat.iso(eos)[:10] == "2033-11-07"
     warp(hal, ctl, eos - ctl.t_s - 1)

@@ -36,10 +36,17 @@ def cmd_status(ctx):
     st = s.request("status")
     off = s.request("settings_get").get("utc_offset_s", 0)
     obj = dict(st, serial=s.serial, utc_offset_s=off)
+    banner = _banner(st)
+    if banner and ctx.json:
+        ctx.err.write(banner + "\n")
 
     def text():
         r = render
+        if banner:
+            ctx.out.write("%s\n%s\n" % (banner, "=" * min(len(banner), 100)))
         render.pairs([
+            ("patient", "%s, %s" % (st["indication"], st.get("phase")) if st.get("indication") else
+             "no profile on the pump (pumpctl profile)"),
             ("pump", "%s (model %s, %s build)" % (s.serial, s.info.get("model"), s.build)),
             ("state", "%s, mode %s%s" % (st["state"], st["mode"], ", bolus: " + st["bolus"] if st.get("bolus")
                                          else "")),
@@ -61,6 +68,13 @@ def cmd_status(ctx):
 
     ctx.emit(obj, text)
     return 0
+
+
+def _banner(st):
+    """Withdrawal-risk banner (PROF-RISK) from the risk flags the pump reports on every status."""
+    from .assistants import risk_banner
+
+    return risk_banner({"risk": st.get("risk") or []})
 
 
 def _capacity_nah():
@@ -121,6 +135,79 @@ def cmd_settings(ctx):
     return 0
 
 
+INDICATIONS = ("spinal", "cerebral", "paediatric", "paediatric_u12")
+AGE_GROUPS = ("adult", "12-17", "4-11", "under_4")
+RISKS = ("t6_or_above", "communication", "withdrawal_history")
+
+
+def cmd_profile(ctx):
+    """Patient profile stored on the pump (PROF-STORE): get, or change the given fields."""
+    from . import druglib
+    from .prescription import mcg_to_ng
+
+    a = ctx.args
+    s = ctx.session()
+    cur = s.request("profile_get").get("profile") or {}
+    want = {k: v for k, v in (("indication", a.indication), ("age_group", a.age_group), ("phase", a.phase))
+            if v is not None}
+    if a.no_risk or a.risk:
+        want["risk"] = [] if a.no_risk else sorted(set(a.risk))
+    if a.implant_date:
+        want["implant_t_s"] = render.parse_iso(a.implant_date, "--implant-date")
+    if a.initial_dose is not None:
+        want["initial_ng_day"] = mcg_to_ng(a.initial_dose, "--initial-dose")
+    prof, changed = cur, False
+    if want:
+        new = dict(cur, **want)
+        if not new.get("indication"):
+            raise PrescriptionError("pump %s has no profile yet: a new one needs --indication" % s.serial,
+                                    "e.g. pumpctl profile --indication spinal --age-group adult")
+        s.ensure_role("clinician")
+        if not ctx.json or not a.yes:
+            out = ctx.err if ctx.json else ctx.out
+            out.write("Patient profile on pump %s (its limits apply to every programmer)\n" % s.serial)
+            render.side_by_side([(k, [_pv(k, cur.get(k))], [_pv(k, new.get(k))]) for k in sorted(new)],
+                                ["", "current (pump)", "new"], out)
+        ctx.confirm("Store this profile on pump %s? [y/N]" % s.serial)
+        prof, changed = s.request("profile_set", {"profile": new})["profile"], True
+    lib = druglib.load()
+    limits = lib.limits_ng(prof["indication"]) if prof.get("indication") in lib.profiles else None
+    obj = {"serial": s.serial, "profile": prof, "changed": changed, "limits": limits, "druglib": lib.stamp(),
+           "risk_banner": _banner(prof)}
+
+    def text():
+        if not prof:
+            ctx.out.write("no patient profile on pump %s (set one: pumpctl profile --indication I --age-group G)\n"
+                          % s.serial)
+            return
+        if obj["risk_banner"]:
+            ctx.out.write(obj["risk_banner"] + "\n")
+        rows = [(k, _pv(k, prof.get(k))) for k in ("indication", "age_group", "phase", "risk", "implant_t_s",
+                                                   "initial_ng_day")]
+        if limits:
+            p = lib.profile(prof["indication"])
+            rows.append(("library %s %s" % (lib.id, lib.version),
+                         "hard %d-%d, typical %d-%d mcg/day; titration <= %d %%, refill <= %d %%"
+                         % (p["hard_min_ug_day"], p["hard_max_ug_day"], p["soft_min_ug_day"], p["soft_max_ug_day"],
+                            p["titration_max_pct"], p["refill_max_pct"])))
+        render.pairs(rows, ctx.out)
+
+    ctx.emit(obj, text)
+    return 0
+
+
+def _pv(key, v):
+    if v is None or v == []:
+        return "-" if v is None else "none"
+    if key == "implant_t_s":
+        return render.iso(v)[:10]
+    if key == "initial_ng_day":
+        return "%s mcg/day" % render.mcg(v)
+    if key == "risk":
+        return ", ".join(v)
+    return str(v)
+
+
 def add_verbs(verb):
     verb("info", cmd_info, "pump identity, firmware, clock and settings", json=True)
     verb("status", cmd_status, "therapy status: reservoir, rate, alarms, forecasts, battery", json=True)
@@ -131,3 +218,13 @@ def add_verbs(verb):
     sp.add_argument("--low-reservoir-ml", help="low-reservoir alarm threshold, 0.5..5.0 mL")
     sp.add_argument("--catheter-ml", help="catheter volume (for bridge boluses and priming)")
     sp.add_argument("--utc-offset", help="pump local time offset, e.g. +01:00")
+    sp = verb("profile", cmd_profile, "patient profile on the pump: show, or set indication, age group, phase, risk",
+              json=True)
+    sp.add_argument("--indication", choices=INDICATIONS)
+    sp.add_argument("--age-group", choices=AGE_GROUPS)
+    sp.add_argument("--phase", choices=("titration", "maintenance"))
+    sp.add_argument("--risk", action="append", choices=RISKS, help="withdrawal-risk flag (repeatable; replaces)")
+    sp.add_argument("--no-risk", action="store_true", help="clear the risk flags")
+    sp.add_argument("--implant-date", help="ISO date of the implant")
+    sp.add_argument("--initial-dose", metavar="MCG", help="initial continuous daily dose (restart after a holiday)")
+    sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")

@@ -7,6 +7,7 @@ import re
 
 from . import prescription, render
 from .client import PumpReplyError
+from .guard import check_library, check_refill, refused as _refused
 from .session import guarded
 
 WITHDRAWAL_WARNING = ("Stopping delivery stops baclofen. Abrupt discontinuation of intrathecal baclofen "
@@ -21,57 +22,59 @@ def _forecast_rows(before, after, off):
              [render.local(after.get("empty_t_s"), off)])]
 
 
-def _daily(ng, nl):
-    return ["%s mcg/day" % render.mcg(ng), "%s mL/day" % render.ml(nl, 4)]
-
-
-def _windows(prog):
-    if not prog:
+def _daily(f):
+    if not f:
         return ["none"]
-    from . import fwpath
+    return ["%s mcg/day" % render.mcg(f["daily_ng"]), "%s mL/day" % render.ml(f["daily_nl"], 4)]
 
-    fwpath.ensure()
-    import schedule
 
-    w = schedule.Plan(prog).change_windows()
-    return ["%s-%s" % (render.tod(a), render.tod(b)) for a, b in w] or ["none"]
+def _windows(f):
+    return ["%s-%s" % w for w in f["windows"]] or ["none"] if f else ["none"]
 
 
 def cmd_programme(ctx):
+    from . import druglib
+
     a = ctx.args
     rx = prescription.load(a.file)
     s = ctx.session()
     prescription.validate(rx, s.info.get("model", 20))
     st = s.request("status")
     if st["conc_ug_ml"] != rx["conc_ug_ml"]:
-        from .cli import Refused
-
-        raise Refused("the pump holds %d mcg/mL but %s is written for %d mcg/mL" % (
+        raise _refused("the pump holds %d mcg/mL but %s is written for %d mcg/mL" % (
             st["conc_ug_ml"], a.file, rx["conc_ug_ml"]),
             "refill with the prescribed concentration first: pumpctl refill --conc %d ..." % rx["conc_ug_ml"])
     s.ensure_role("clinician")
     old = s.request("programme_get")
     off = s.request("settings_get").get("utc_offset_s", 0)
-    payload = {"programme": rx["programme"]}
-    if a.override_reason:
-        payload["override_reason"] = a.override_reason
-    if a.confirm_ratio is not None:
-        payload["confirm_ratio"] = a.confirm_ratio
+    extra, lib_info = check_library(ctx, s, st, old, rx)
+    payload = dict(extra, programme=rx["programme"])
     if a.restart:
         payload["restart"] = True
     res = _stage_with_confirmations(ctx, s, payload)
     new = res["programme"]
+    rv = druglib.review(old.get("programme"), new, old["conc_ug_ml"], s.info.get("model", 20), res,
+                        rx["conc_ug_ml"])
     rows = [("mode", [old["programme"]["mode"] if old.get("programme") else "none"], [new["mode"]]),
             ("concentration", ["%d mcg/mL" % old["conc_ug_ml"]], ["%d mcg/mL" % rx["conc_ug_ml"]]),
             ("steps (effect time)", render.step_lines(old.get("programme")), render.step_lines(new)),
-            ("ramp windows", _windows(old.get("programme")), _windows(new)),
+            ("ramp windows", _windows(rv["old"]), _windows(rv["new"])),
             ("periodic boluses", render.bolus_lines(old.get("programme")), render.bolus_lines(new)),
-            ("daily total", _daily(old.get("daily_ng", 0), old.get("daily_nl", 0)),
-             _daily(res["daily_ng"], res["daily_nl"]))]
+            ("daily total", _daily(rv["old"]), _daily(rv["new"]))]
+    if "ratio_pct" in rv:
+        rows.append(("new / old", [""], ["%d %% (%+d %%)%s" % (rv["ratio_pct"], rv["change_pct"],
+                                                             "  ** MORE THAN TWICE **" if rv["ratio_pct"] > 200
+                                                             else "")]))
     rows += _forecast_rows(res["before"], res["after"], off)
     if res.get("checks"):
         rows.append(("clinical checks", ["-"], ["%s" % c.get("rule") for c in res["checks"]]))
+    if lib_info["applied"]:
+        rows.append(("drug library %s" % lib_info["version"], ["%s, %s" % (lib_info["profile"]["indication"],
+                                                                         lib_info["profile"]["phase"])],
+                     render.finding_lines(lib_info["findings"])))
     obj = {"file": a.file, "serial": s.serial, "old": old, "staged": res, "committed": False, "verified": False}
+    if lib_info["applied"]:  # absent without a patient profile (test builds): keeps the schema of those runs
+        obj["druglib"] = lib_info
     if not ctx.json or not a.yes:
         out = ctx.err if ctx.json else ctx.out
         out.write("Programme change for pump %s (times are pump local time)\n" % s.serial)
@@ -122,6 +125,7 @@ def cmd_refill(ctx):
     payload = {"withdrawn_nl": prescription.ml_to_nl(a.withdrawn_ml, "--withdrawn-ml"),
                "added_nl": prescription.ml_to_nl(a.added_ml, "--added-ml"),
                "conc_ug_ml": a.conc if a.conc is not None else st["conc_ug_ml"]}
+    lib_info = check_refill(ctx, s, st, payload["conc_ug_ml"])
     s.ensure_role("clinician")
     off = s.request("settings_get").get("utc_offset_s", 0)
     guarded(s, "stage", "refill", payload)
@@ -152,6 +156,8 @@ def cmd_refill(ctx):
     c = s.committed["commit"]
     obj.update(committed=True, verified=True, hash=res["hash"], reservoir_nl=c["reservoir_nl"],
                alarm_t_s=c.get("alarm_t_s"), empty_t_s=c.get("empty_t_s"))
+    if lib_info.get("note"):
+        ctx.err.write("note: %s\n" % lib_info["note"])
     ctx.emit(obj, lambda: ctx.out.write("refill committed and found in the pump's log: reservoir %s mL at %d "
                                         "mcg/mL, low-reservoir alarm %s, empty %s\n" % (
                                             render.ml(c["reservoir_nl"]), res["conc_ug_ml"],

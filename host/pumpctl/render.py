@@ -142,3 +142,38 @@ def bolus_lines(programme):
         day = DAYS[b["day"]] + " " if b.get("day", -1) >= 0 else ""
         out.append("%s%s  %s mcg over %d min" % (day, hhmm(b["at_min"]), mcg(b["dose_ng"]), b["duration_min"]))
     return out
+
+
+def parse_iso(text, what="date"):
+    """ISO 8601 date or date-time (UTC unless it says otherwise) -> pump t_s."""
+    try:
+        dt = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        from .prescription import PrescriptionError
+
+        raise PrescriptionError("%s %r is not an ISO date" % (what, text), "write e.g. 2026-12-01 or 2026-12-01T08:00Z")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return int(dt.timestamp()) - PUMP_EPOCH_UNIX
+
+
+LEVEL_TAGS = {"refuse": "REFUSED", "confirm": "CONFIRM", "override": "OVERRIDE", "info": "note"}
+
+
+def finding_lines(findings):
+    """Drug-library findings (druglib.evaluate) as "TAG RULE: message" lines; guidance made readable."""
+    out = []
+    for f in findings:
+        msg = f["message"]
+        if f["rule"] == "TIT-GUIDANCE":
+            msg = "typical increase %s %% (%s mcg/day), at refill %s %% (%s), cut for side effects %s %% (%s)" % (
+                _span(f["titration_pct"]), _span([mcg(x) for x in f["titration_ng_day"]]), _span(f["refill_pct"]),
+                _span([mcg(x) for x in f["refill_ng_day"]]), _span(f["decrease_pct"]),
+                _span([mcg(x) for x in f["decrease_ng_day"]]))
+        out.append("%s %s: %s" % (LEVEL_TAGS.get(f["level"], f["level"]), f["rule"], msg))
+    return out
+
+
+def _span(xs):
+    xs = [str(x) for x in xs]
+    return xs[0] if len(set(xs)) == 1 else "%s-%s" % (xs[0], xs[-1])

@@ -1,0 +1,185 @@
+"""The drug library (issue 5) in pumpctl's therapy verbs: the host's first line of defence.
+
+`check_library` runs `druglib.evaluate` on a new programme against the profile stored on the
+pump and the pump's own history (read back from its event log), before anything is staged:
+a hard limit is refused with nothing sent; the > 2x rule needs the ratio typed back (or
+`--confirm-ratio PCT`); a soft limit needs a reason (or `--override-reason`), which the pump
+logs. The pump repeats every rule (firmware/clinical.py) as the last line.
+"""
+import os
+
+from . import render
+
+
+def refused(cause, fix):
+    from .cli import Refused
+
+    return Refused(cause, fix)
+
+
+def _not_confirmed(cause, fix):
+    from .cli import NotConfirmed
+
+    return NotConfirmed(cause, fix)
+
+
+# --- drug library (issue 5): the host's first line, before anything is staged -------------------
+def _history(s, depth_pages=4):
+    """Initial-programme, last-increase and last-refill times from the pump's log (newest first).
+
+    Mirrors firmware/clinical.on_commit: the initial programme is the one logged with old daily 0,
+    an increase is new > old > 0. None = not in the last `depth_pages` pages: the pump decides."""
+    found = {"initial_programme_t_s": None, "last_increase_t_s": None, "refill_t_s": None}
+    last = s.request("log_read", {"first_seq": 0x3FFFFFFF, "max_n": 1}).get("last_seq", 0)
+    first = last + 1
+    for _ in range(depth_pages):
+        if first <= 0:
+            break
+        first = max(0, first - 24)
+        page = s.request("log_read", {"first_seq": first, "max_n": 24}).get("entries", [])
+        for _seq, t, name, a, b in reversed(page):
+            if name == "refill" and found["refill_t_s"] is None:
+                found["refill_t_s"] = t
+            elif name == "programme" and a == 0 and found["initial_programme_t_s"] is None:
+                found["initial_programme_t_s"] = t
+            elif name == "programme" and b > a > 0 and found["last_increase_t_s"] is None:
+                found["last_increase_t_s"] = t
+        if None not in found.values():
+            break
+    return found
+
+
+def _fix_for(f, lib, ind, old_ng, off, hist):
+    rule = f["rule"]
+    p = lib.profile(ind) if ind in lib.profiles else None
+    if rule.startswith("DL-HARD") and p:
+        return ("prescribe %d-%d mcg/day for every day of the plan (%s, label range), or correct the patient "
+                "profile (pumpctl profile)" % (p["hard_min_ug_day"], p["hard_max_ug_day"], ind))
+    if rule.startswith(("TIT-SPINAL", "TIT-CEREBRAL", "REFILL-SPINAL", "REFILL-CEREBRAL")) and p:
+        cap = p["refill_max_pct"] if rule.startswith("REFILL") else p["titration_max_pct"]
+        return "increase by at most %d %%: up to %s mcg/day now" % (cap, render.mcg(old_ng * (100 + cap) // 100))
+    if rule in ("TIT-FIRST24H", "TIT-ONCE-24H"):
+        t = hist["initial_programme_t_s"] if rule == "TIT-FIRST24H" else hist["last_increase_t_s"]
+        return "keep the current dose; the next increase is allowed from %s (pump local time)" % (
+            render.local(t + 86400, off) if t is not None else "24 h after the last one")
+    if rule == "DL-CONC":
+        return "use 500 or 2000 mcg/mL, or a dilution up to 2000 mcg/mL with preservative-free saline"
+    if rule == "HOL-RESTART":
+        return "restart at or below the profile's initial dose (pumpctl profile --initial-dose MCG)"
+    return "correct the prescription file"
+
+
+def check_library(ctx, s, st, old, rx, hist=None):
+    """Run the drug library on the new programme. Refusals raise before anything is sent; a missing
+    > 2x confirmation or override reason is asked for (terminal) or refused (--yes). Returns
+    (extra stage arguments, {"library", "version", "findings", "applied"})."""
+    from . import druglib
+
+    a = ctx.args
+    lib = druglib.load()
+    info = dict(lib.stamp(), applied=False, findings=[])
+    prof = s.request("profile_get").get("profile") or {}
+    if not prof.get("indication"):
+        if s.build != "test":
+            raise refused("pump %s holds no patient profile: the drug library cannot be applied" % s.serial,
+                           "pumpctl profile --indication I --age-group G first")
+        ctx.err.write("note: no patient profile on pump %s: drug library %s %s not applied (test build)\n"
+                      % (s.serial, lib.id, lib.version))
+        return {}, info
+    reason = a.override_reason
+    if reason is not None and not 0 < len(reason.strip()) <= 80:
+        raise refused("--override-reason must be 1-80 characters", "shorten the reason")
+    hist = hist if hist is not None else _history(s)
+    off = s.request("settings_get").get("utc_offset_s", 0)
+    old_ng = old.get("daily_ng", 0) if old.get("programme") else 0
+
+    def evaluate(reason, ratio):
+        return lib.evaluate(prof, old_ng, rx["programme"], rx["conc_ug_ml"], s.info.get("model", 20), st["t_s"],
+                            override_reason=reason, confirm_ratio=ratio, restart=a.restart, **hist)
+
+    found = evaluate(reason, a.confirm_ratio)
+    info.update(applied=True, profile=prof, findings=found)
+    ind = prof["indication"]
+    for f in found:
+        if f["level"] == "refuse":
+            p = lib.profile(ind)
+            raise refused("drug library %s %s refuses this programme (nothing was sent): %s: %s [%s, label range "
+                           "%d-%d mcg/day]" % (lib.id, lib.version, f["rule"], f["message"], ind,
+                                               p["hard_min_ug_day"], p["hard_max_ug_day"]),
+                           _fix_for(f, lib, ind, old_ng, off, hist))
+    extra = {}
+    out = ctx.err
+    for f in found:
+        if f["level"] == "confirm":
+            pct = f["ratio_pct"]
+            if a.confirm_ratio is not None:
+                raise refused("--confirm-ratio %d does not match: the new dose is %d %% of the current %s mcg/day"
+                               % (a.confirm_ratio, pct, render.mcg(old_ng)), "check the prescription")
+            if a.yes:
+                raise _not_confirmed("the new dose is %d %% of the current %s mcg/day (more than twice) and needs "
+                                     "its own confirmation" % (pct, render.mcg(old_ng)),
+                                     "if intended, re-run with --confirm-ratio %d" % pct)
+            out.write("WARNING: the new dose is %s times the current one (%d %% of %s mcg/day). A dose entered for "
+                      "the wrong period (hourly for daily) looks like this.\n"
+                      % (render.dec(pct, 100, 2), pct, render.mcg(old_ng)))
+            ctx.confirm("Type the percentage %d to confirm the new dose is intended:" % pct, answer=str(pct))
+            extra["confirm_ratio"] = pct
+    for f in found:
+        if f["level"] == "override" and "override_reason" not in extra:
+            if a.yes:
+                raise _not_confirmed("%s: %s" % (f["rule"], f["message"]),
+                                     "give the clinical reason with --override-reason TEXT (logged on the pump)")
+            out.write("WARNING: %s: %s\n" % (f["rule"], f["message"]))
+            extra["override_reason"] = _ask_text(ctx, "Reason for going outside the typical range (logged on the "
+                                                       "pump, 1-80 characters):")
+    if reason is not None:
+        extra.setdefault("override_reason", reason)
+    if a.confirm_ratio is not None:
+        extra.setdefault("confirm_ratio", a.confirm_ratio)
+    final = evaluate(extra.get("override_reason"), extra.get("confirm_ratio"))
+    info["findings"] = final
+    return extra, info
+
+
+def _ask_text(ctx, question):
+    if not (hasattr(ctx.stdin, "isatty") and ctx.stdin.isatty()) and not os.environ.get("PUMPCTL_ASSUME_TTY"):
+        raise _not_confirmed("an override reason is needed but stdin is not a terminal",
+                             "re-run with --override-reason TEXT")
+    ctx.err.write(question + " ")
+    ctx.err.flush()
+    text = ctx.stdin.readline().strip()
+    if not 0 < len(text) <= 80:
+        raise _not_confirmed("no valid reason given (1-80 characters); nothing changed", "give a reason")
+    return text
+
+
+def check_refill(ctx, s, st, conc_ug_ml):
+    """Library check of a refill's strength (before staging) and the refill-time increase cap that
+    applies to a programme change right after it. Returns {"library", "version", "findings", "note"?}."""
+    from . import druglib
+
+    lib = druglib.load()
+    found = lib.check_concentration(conc_ug_ml)
+    info = dict(lib.stamp(), findings=found)
+    for f in found:
+        if f["level"] == "refuse":
+            raise refused("drug library %s %s refuses the refill (nothing was sent): %s: %s"
+                          % (lib.id, lib.version, f["rule"], f["message"]),
+                          "refill with 500 or 2000 mcg/mL, or dilute to at most 2000 mcg/mL with preservative-free "
+                          "saline (pumpctl dilution --target C --volume-ml V)")
+        if f.get("dilute"):
+            ctx.err.write("note: %s (pumpctl dilution --target %d --volume-ml V)\n" % (f["message"], conc_ug_ml))
+    prof = s.request("profile_get").get("profile") or {}
+    ind = prof.get("indication")
+    if ind in lib.profiles and st.get("daily_ng"):
+        lim = lib.limits_ng(ind)
+        daily = st["daily_ng"]
+        if prof.get("phase") == "maintenance":
+            cap = lim["refill_max_pct"]
+            info["note"] = ("maintenance: a dose increase staged within 4 h of this refill is a refill-time change, "
+                            "at most +%d %% (up to %s mcg/day)" % (cap, render.mcg(daily * (100 + cap) // 100)))
+        else:
+            cap = lim["titration_max_pct"]
+            info["note"] = ("titration: a dose increase is at most +%d %% per 24 h (up to %s mcg/day), also at "
+                            "refill" % (cap, render.mcg(daily * (100 + cap) // 100)))
+    return info

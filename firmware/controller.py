@@ -110,14 +110,15 @@ class Controller:
     # --- commands --------------------------------------------------------------------------
     def command(self, cmd, args, role):
         """Entry point for the link: advance to now, run the handler, persist."""
-        handler = _handlers().get(cmd)
+        import dispatch
+        handler = dispatch.handlers().get(cmd)
         if handler is None:
             raise PumpError("E_UNKNOWN_CMD", cmd)
         t = self.now_s()
         self.advance(t)
         self.comms += 1
         res = handler(self, args or {}, t)
-        if cmd not in READ_ONLY:
+        if cmd not in dispatch.READ_ONLY:
             self.save()
         return res
 
@@ -378,26 +379,6 @@ class Controller:
         self.hal.led("alarm" if self.alarms.active else "ok")
         self._push("boot", {"state": self.fsm.state, "unclean": d is not None})
         self.save()
-
-
-READ_ONLY = ("hello", "status", "programme_get", "alarms_list", "log_read", "time_get", "settings_get",
-             "profile_get")
-_HANDLERS = {}
-
-
-def _handlers():
-    if not _HANDLERS:
-        import commands
-        import commands_admin
-        for mod in (commands, commands_admin):
-            for name in ("hello", "status", "programme_get", "programme_stage", "programme_commit",
-                         "refill_stage", "refill_commit", "bolus", "patient_bolus", "bolus_cancel", "stop",
-                         "resume", "alarms_list", "alarms_clear", "alarms_silence", "alarms_test", "log_read",
-                         "time_get", "time_set", "settings_get", "settings_set", "profile_get", "profile_set",
-                         "provision", "sim_warp", "sim_fault"):
-                if hasattr(mod, name):
-                    _HANDLERS[name] = getattr(mod, name)
-    return _HANDLERS
 
 
 def _alarm_id(name):

@@ -4,6 +4,13 @@ from pumpkit import make_pump, ready_pump, warp, cmd, refill, state_digest, rais
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
 
 
+def test_every_protocol_command_has_a_handler():
+    import dispatch
+    from protocol import COMMANDS, LINK_COMMANDS
+    missing = [c for c in COMMANDS if c not in LINK_COMMANDS and c not in dispatch.handlers()]
+    assert missing == []
+
+
 def test_commit_with_a_different_hash_changes_nothing():
     hal, ctl = ready_pump(CONT)
     before = state_digest(ctl)

@@ -145,8 +145,8 @@ def profile_set(ctl, args, t):
         prof = clinical.validate_profile(prof)
     ctl.profile = prof
     ctl._now = t
-    ctl._log("profile", clinical.INDICATION_IDS.get(prof.get("indication"), 0),
-             clinical.AGE_IDS.get(prof.get("age_group"), 0))
+    ctl._log("profile", clinical.INDICATION_IDS.get(prof.get("indication") or "", 0),
+             clinical.AGE_IDS.get(prof.get("age_group") or "", 0))
     return {"profile": prof}
 
 

@@ -24,6 +24,7 @@ Design choices (requirements/README.md, "Pump-side clinical rules"):
 """
 from compat import const, crc32
 from protocol import PumpError
+import pumpmodel as pm
 import schedule
 
 DAY_S = const(86400)
@@ -37,6 +38,9 @@ CONFIRM_RATIO_PCT = const(200)
 # ("avoid abrupt discontinuation").
 DECREASE_SOFT_PCT = const(20)
 REASON_MAX = const(80)
+# label: "double the screening dose that gave a positive effect" and the final screening dose
+# is "2mL (100mcg)": no initial daily dose exceeds 200 mcg/day.
+INITIAL_MAX_NG_DAY = const(200000)
 
 # indication -> (hard_min_ng_day, hard_max_ng_day, soft_min_ng_day, soft_max_ng_day,
 #                titration_max_pct, refill_max_pct)
@@ -57,7 +61,8 @@ INDICATION_IDS = {"spinal": 1, "cerebral": 2, "paediatric": 3, "paediatric_u12":
 # age groups and which indications they may use: the spinal/cerebral adult profiles are for
 # adults; label paediatric dosing is ">=4 Years" with a separate "<12 Years" range.
 AGE_GROUPS = {"adult": ("spinal", "cerebral"), "12-17": ("paediatric",),
-              "4-11": ("paediatric", "paediatric_u12"), "under_4": ("paediatric_u12",)}
+              "4-11": ("paediatric_u12",), "under_4": ("paediatric_u12",)}
+# (4-11: label "<12 Years: ... Range: 24-1199mcg/day" is the stricter of the two paediatric rows.)
 AGE_IDS = {"adult": 1, "12-17": 2, "4-11": 3, "under_4": 4}
 PHASES = ("titration", "maintenance")
 # label BOXED WARNING: "patients at apparent risk (eg, spinal cord injuries at T-6 or above,
@@ -98,8 +103,10 @@ def validate_profile(profile):
     implant = _int_or_none(profile, "implant_t_s", -(1 << 30), 1 << 30)
     if implant is not None:
         out["implant_t_s"] = implant
-    lo, hi = RULES[ind][0], RULES[ind][1]
-    init = _int_or_none(profile, "initial_ng_day", lo, hi)
+    lo = RULES[ind][0]
+    # label: the initial daily dose is the positive screening dose (<= 100 mcg) doubled at most,
+    # and after a drug holiday "baclofen inj may be restarted at the initial continuous infusion dose"
+    init = _int_or_none(profile, "initial_ng_day", lo, INITIAL_MAX_NG_DAY)
     if init is not None:
         out["initial_ng_day"] = init
     return out
@@ -128,7 +135,23 @@ def _day_totals_and_peak(ctl, args):
     for s in norm["steps"]:
         if s["dose_ng_day"] > peak:
             peak = s["dose_ng_day"]
-    return totals, peak
+    return totals, peak, periodic_bolus_ng(norm)
+
+
+def periodic_bolus_ng(prog):
+    # Periodic boluses' drug per cycle: their "own rate" in daily terms, not their brief peak.
+    total = 0
+    for b in prog["boluses"] if prog else ():
+        total += b["dose_ng"] * (1 if b["day"] >= 0 else 7)
+    return total
+
+
+def step_peak_ng_day(prog):
+    peak = 0
+    for s in prog["steps"] if prog else ():
+        if s["dose_ng_day"] > peak:
+            peak = s["dose_ng_day"]
+    return peak
 
 
 def _reason(args):
@@ -150,7 +173,7 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
             raise PumpError("E_CLINICAL_LIMIT", "no patient profile on the pump: profile_set first")
         return []
     r = RULES[prof["indication"]]
-    totals, peak = _day_totals_and_peak(ctl, args)
+    totals, peak, bolus_ng = _day_totals_and_peak(ctl, args)
     checks = []
     lo_day, hi_day = min(totals), max(totals)
     # Hard per-indication range (refused on host and pump).
@@ -174,6 +197,13 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
                  "CONFIRM: the new dose is %d %% of the current %d ng/day (more than twice); "
                  "resend with confirm_ratio=%d" % (pct, old_daily_ng, pct))
         checks.append({"rule": "CONFIRM-2X", "ratio_pct": pct})
+    first = ctl.initial_programme_t_s
+    if first is not None and t_s - first < DAY_S and not restart and (
+            peak > step_peak_ng_day(ctl.programme) or bolus_ng > periodic_bolus_ng(ctl.programme)):
+        # label: "No dose increases should be given in the first 24 hrs" - a flex step or periodic
+        # bolus that raises the rate at some hour is an increase too, whatever the daily total.
+        raise PumpError("E_FIRST_24H", "a step or periodic bolus raises the rate within 24 h of the initial "
+                        "programme (%d s left)" % (first + DAY_S - t_s))
     increase = old_daily_ng > 0 and new_daily_ng > old_daily_ng
     if increase and not restart:
         _check_increase(ctl, prof, r, old_daily_ng, new_daily_ng, t_s, checks)
@@ -183,14 +213,19 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
     # during titration only its upper bound warns (starting doses sit far below it).
     if hi_day > r[3] or (lo_day < r[2] and prof.get("phase") == "maintenance"):
         soft.append("SOFT-RANGE")
+    if first is None and old_daily_ng == 0 and prof.get("phase") != "maintenance" and hi_day > INITIAL_MAX_NG_DAY:
+        # The first programme after implant is at most 2x the 100 mcg screening dose; higher
+        # (a replacement pump for a patient on maintenance) needs a stated reason.
+        soft.append("INIT-MAX")
     if old_daily_ng > 0 and new_daily_ng < old_daily_ng \
             and (old_daily_ng - new_daily_ng) * 100 > DECREASE_SOFT_PCT * old_daily_ng:
         soft.append("SOFT-DECREASE")
+    why = {"SOFT-RANGE": "daily %d..%d ng outside the typical %d..%d ng/day" % (lo_day, hi_day, r[2], r[3]),
+           "SOFT-DECREASE": "a cut of more than %d %% risks withdrawal" % DECREASE_SOFT_PCT,
+           "INIT-MAX": "a first programme above %d ng/day (2x the 100 mcg screening dose)" % INITIAL_MAX_NG_DAY}
     for rule in soft:
         if reason is None:
-            raise PumpError("E_OVERRIDE_REQUIRED",
-                 "%s: daily %d..%d ng outside the typical %d..%d ng/day or a cut > %d %%; "
-                 "resend with override_reason" % (rule, lo_day, hi_day, r[2], r[3], DECREASE_SOFT_PCT))
+            raise PumpError("E_OVERRIDE_REQUIRED", "%s: %s; resend with override_reason" % (rule, why[rule]))
         checks.append({"rule": rule, "override": reason_id(reason), "value": new_daily_ng})
     return checks
 
@@ -231,16 +266,40 @@ def on_commit(ctl, old_daily_ng, new_daily_ng, t_s, checks):
         ctl.last_increase_t_s = t_s
 
 
-def check_bolus(ctl, dose_ng, t_s):
-    """A clinician bolus plus the day's programmed dose must stay inside the hard range."""
+def daily_max_ng(ctl):
+    """The most drug a day may carry: the profile's hard maximum, else the pump-wide one."""
     prof = ctl.profile
-    if not prof:
-        return None
-    hi = RULES[prof["indication"]][1]
-    if ctl.daily_ng() + dose_ng > hi:
-        raise PumpError("E_CLINICAL_LIMIT", "bolus %d ng + daily %d ng exceeds the %s maximum %d ng/day"
-                        % (dose_ng, ctl.daily_ng(), prof["indication"], hi))
+    return RULES[prof["indication"]][1] if prof else pm.DOSE_MAX_NG_DAY
+
+
+def programmed_day_max_ng(ctl):
+    if ctl.plan is None:
+        return 0
+    return max(x for _, x in ctl.plan.day_totals_ng())
+
+
+def check_bolus(ctl, dose_ng, t_s):
+    """A bolus (clinician or patient) plus the boluses of the last 24 h plus the programmed day
+    must stay inside the daily maximum: label "Range: 12-2003mcg/day" is an amount per day."""
+    hi = daily_max_ng(ctl)
+    recent = 0
+    for t, ng in ctl.bolus_doses:
+        if t > t_s - DAY_S:
+            recent += ng
+    day = programmed_day_max_ng(ctl)
+    if day + recent + dose_ng > hi:
+        raise PumpError("E_CLINICAL_LIMIT", "bolus %d ng + %d ng of boluses in the last 24 h + programmed day %d ng "
+                        "exceeds the %d ng/day maximum" % (dose_ng, recent, day, hi))
     return None
+
+
+def check_patient_bolus_settings(ctl, dose_ng, max_24h):
+    """The patient-bolus allowance must fit the day: programmed day + dose x count <= maximum."""
+    hi = daily_max_ng(ctl)
+    day = programmed_day_max_ng(ctl)
+    if dose_ng * max_24h + day > hi:
+        raise PumpError("E_CLINICAL_LIMIT", "%d patient boluses of %d ng + programmed day %d ng exceed the %d ng/day "
+                        "maximum" % (max_24h, dose_ng, day, hi))
 
 
 def status_fields(ctl):

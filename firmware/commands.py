@@ -219,6 +219,8 @@ def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name):
         raise PumpError("E_VOLUME", "bolus needs %d nL, reservoir has %d" % (vol, ctl.reservoir_nl(t)))
     ctl.ledger.rebase(t)
     ctl.ledger.add_override(t, t + dur_s, rate, replace)
+    if kind in ("single", "patient"):   # drug for the patient, counted against the daily maximum
+        ctl.bolus_doses = [b for b in ctl.bolus_doses if b[0] > t - pm.DAY_S] + [[t, dose_ng]]
     ctl.bolus_kind = kind
     ctl._now = t
     ctl._log(log_name, dose_ng, dur_s)
@@ -241,6 +243,11 @@ def patient_bolus(ctl, args, t):
         ctl._log("patient_bolus_refused", 2, len(ctl.patient_boluses))
         raise PumpError("E_PATIENT_BOLUS_MAX", "%d of %d allowed in 24 h given"
                         % (len(ctl.patient_boluses), s["pb_max_24h"]))
+    try:
+        clinical.check_bolus(ctl, s["pb_dose_ng"], t)
+    except PumpError:
+        ctl._log("patient_bolus_refused", 3, s["pb_dose_ng"])
+        raise
     dur = s["pb_duration_min"]
     rate = (s["pb_dose_ng"] * 1440 + dur // 2) // dur
     out = _start_bolus(ctl, t, "patient", rate, dur * 60, False, s["pb_dose_ng"], "patient_bolus")

@@ -120,6 +120,9 @@ def settings_set(ctl, args, t):
                   ("pb_lockout_min", 1440), ("pb_max_24h", 24)):
         if k in args:
             s[k] = _int(args, k, 0 if k != "pb_duration_min" else 1, hi)
+    if s["pb_dose_ng"] > 0 and s["pb_max_24h"] > 0:
+        import clinical
+        clinical.check_patient_bolus_settings(ctl, s["pb_dose_ng"], s["pb_max_24h"])
     offset = args.get("utc_offset_s")
     if offset is not None:
         offset = _int(args, "utc_offset_s", -14 * 3600, 14 * 3600)

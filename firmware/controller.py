@@ -55,6 +55,7 @@ class Controller:
         self.profile = {}
         self.keyring = Keyring(dev_serial=serial if build == "test" else None)
         self.patient_boluses = []     # t_s of accepted patient boluses in the last 24 h
+        self.bolus_doses = []         # [t_s, dose_ng] of clinician and patient boluses, last 24 h
         self.bolus_kind = None
         self.staged = None            # (kind, payload, hash) - volatile by design
         self._events = {}             # kind -> t_s of the next scheduled happening
@@ -308,7 +309,7 @@ class Controller:
     PERSIST = ("clock_offset_s", "clock_set", "last_sync_t_s", "programme", "initial_programme_t_s",
                "last_increase_t_s",
                "conc_ug_ml", "fill_nl", "refill_t_s", "strokes_fill", "strokes_total", "comms", "drain_nah",
-               "implant_t_s", "eri_t_s", "settings", "profile", "keyring", "patient_boluses", "bolus_kind")
+               "implant_t_s", "eri_t_s", "settings", "profile", "keyring", "patient_boluses", "bolus_doses", "bolus_kind")
 
     def snapshot(self):
         d = {"t_s": self.t_s, "state": self.fsm.state, "ledger": self.ledger.to_dict(),

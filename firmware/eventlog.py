@@ -72,7 +72,7 @@ ARGS = {
     "bolus_refused": ("dose_ng", "reason_1state_2rate"),
     "bolus_end": ("delivered_nl", "cancelled"),
     "patient_bolus": ("dose_ng", "count_24h"),
-    "patient_bolus_refused": ("reason_0off_1lockout_2max", "wait_s_or_count"),
+    "patient_bolus_refused": ("reason_0off_1lockout_2max_3daily", "wait_s_count_or_dose"),
     "alarm_raised": ("alarm_id", "detail"),
     "alarm_cleared": ("alarm_id", "role"),
     "alarm_silenced": ("alarm_id", "until_t_s"),

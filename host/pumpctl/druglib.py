@@ -96,7 +96,7 @@ class DrugLibrary:
     # --- the change check -------------------------------------------------------------------
     def evaluate(self, profile, old_daily_ng, programme, conc_ug_ml, model_id=20, t_s=None,
                  initial_programme_t_s=None, last_increase_t_s=None, refill_t_s=None,
-                 override_reason=None, confirm_ratio=None, restart=False):
+                 override_reason=None, confirm_ratio=None, restart=False, old_programme=None):
         """Every finding for replacing a programme of `old_daily_ng` with `programme`.
 
         `profile` is the pump's profile (profile_get). Times are pump t_s; None = unknown/never."""
@@ -128,7 +128,16 @@ class DrugLibrary:
         if old_daily_ng > 0 and new > old_daily_ng and not restart:
             out.extend(self._increase(profile, lim, old_daily_ng, new, t_s, initial_programme_t_s,
                                       last_increase_t_s, refill_t_s))
+        first = initial_programme_t_s
+        if (old_programme and not restart and t_s is not None and first is not None and t_s - first < DAY_S
+                and _rate_raised(old_programme, programme, conc_ug_ml, model_id)):
+            out.append(_f("refuse", "TIT-FIRST24H-RATE", "a step or periodic bolus raises the rate within 24 h "
+                          "of the initial programme"))
         maint = profile.get("phase") == "maintenance"
+        if first is None and old_daily_ng == 0 and not maint and hi > clinical.INITIAL_MAX_NG_DAY \
+                and not override_reason:
+            out.append(_f("override", "INIT-MAX", "first programme %s mcg/day is above twice the largest screening "
+                          "dose (%s mcg/day): needs a reason" % (_rng(lo, hi), _mcg(clinical.INITIAL_MAX_NG_DAY))))
         soft = hi > lim["soft_max_ng_day"] or (maint and lo < lim["soft_min_ng_day"])
         if soft and not override_reason:
             out.append(_f("override", "SOFT-RANGE", "daily %s mcg outside the typical %d-%d mcg/day: needs a reason"
@@ -172,6 +181,15 @@ class DrugLibrary:
 def blocking(findings):
     """The findings that stop a commit as things stand (refusals, missing confirmation/override)."""
     return [f for f in findings if f["level"] in ("refuse", "confirm", "override")]
+
+
+def _rate_raised(old_programme, programme, conc_ug_ml, model_id):
+    """The pump's first-24 h rate rule (firmware/clinical.py) on host programmes."""
+    m = pm.model(model_id)
+    new = schedule.normalise(programme, conc_ug_ml, m)
+    old = schedule.normalise(old_programme, conc_ug_ml, m)
+    return (clinical.step_peak_ng_day(new) > clinical.step_peak_ng_day(old)
+            or clinical.periodic_bolus_ng(new) > clinical.periodic_bolus_ng(old))
 
 
 def load(path=None):

@@ -8,6 +8,10 @@ OVERRIDE = "E_OVERRIDE_REQUIRED"
 
 # Requirement ids proven by each test (tools/trace.py reads this; tests/fw cannot import pytest).
 REQS = {
+    "test_rate_increase_by_flex_step_in_first_24h_is_refused_decrease_is_not": ["TIT-FIRST24H-RATE"],
+    "test_first_programme_above_twice_the_largest_screening_dose_needs_a_reason": ["INIT-MAX"],
+    "test_boluses_of_the_last_24h_count_against_the_daily_maximum": ["BOLUS-PROFILE-MAX"],
+    "test_patient_bolus_allowance_must_fit_the_day": ["BOLUS-PROFILE-MAX"],
     "test_profile_is_validated_and_normalised": ["PROF-STORE", "PROF-RISK"],
     "test_profile_persists_and_rules_hold_after_reboot": ["PROF-STORE"],
     "test_clinical_build_refuses_programming_without_profile": ["PROF-REQUIRED"],
@@ -44,6 +48,8 @@ def setup(profile, first_ng=100000, conc=500, build="test", **first_args):
     refill(ctl, 20000000, conc)
     if profile is not None:
         cmd(ctl, "profile_set", profile=profile)
+    if first_ng > clinical.INITIAL_MAX_NG_DAY and "override_reason" not in first_args:
+        first_args["override_reason"] = "replacement pump, patient on maintenance"
     commit(ctl, cont(first_ng), **first_args)
     return hal, ctl
 
@@ -145,7 +151,8 @@ def test_spinal_titration_30_percent_accepted_31_refused():
 
 
 def test_cerebral_titration_15_percent_accepted_16_refused():
-    for prof in (CEREBRAL, {"indication": "paediatric", "age_group": "4-11"}):
+    for prof in (CEREBRAL, {"indication": "paediatric", "age_group": "12-17"},
+                 {"indication": "paediatric_u12", "age_group": "4-11"}):
         hal, ctl = setup(prof)
         warp(hal, ctl, DAY)
         raises("E_TITRATION", stage, ctl, cont(116000))
@@ -208,6 +215,7 @@ def test_more_than_twice_needs_ratio_confirmation():
 
 def test_step_rate_more_than_twice_needs_confirmation():
     hal, ctl = setup(SPINAL)
+    warp(hal, ctl, DAY)                     # past the first 24 h, when a rate increase may be staged
     flex = {"mode": "flex", "lead_min": 120, "steps": [
         {"effect_min": 120, "dose_ng_day": 210000, "shape": "step"},
         {"effect_min": 180, "dose_ng_day": 90000, "shape": "step"}]}
@@ -271,3 +279,38 @@ def test_restart_after_holiday_at_initial_dose():
     commit(ctl, cont(100000), restart=True, confirm_ratio=305)
     assert ctl.daily_ng() == 100000 and ctl.initial_programme_t_s == ctl.t_s
     raises("E_FIRST_24H", stage, ctl, cont(101000))                  # the 24-hour clock restarted
+
+
+def test_rate_increase_by_flex_step_in_first_24h_is_refused_decrease_is_not():
+    hal, ctl = setup(SPINAL)
+    up = {"mode": "flex", "steps": [{"effect_min": 420, "dose_ng_day": 80000, "shape": "step"},
+                                   {"effect_min": 1320, "dose_ng_day": 130000, "shape": "step"}]}
+    raises("E_FIRST_24H", stage, ctl, up)
+    down = {"mode": "flex", "steps": [{"effect_min": 420, "dose_ng_day": 80000, "shape": "step"},
+                                     {"effect_min": 1320, "dose_ng_day": 100000, "shape": "step"}]}
+    stage(ctl, down)
+
+
+def test_first_programme_above_twice_the_largest_screening_dose_needs_a_reason():
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, 500)
+    cmd(ctl, "profile_set", profile=SPINAL)
+    stage(ctl, cont(200000))
+    raises(OVERRIDE, stage, ctl, cont(200001))
+    stage(ctl, cont(200001), override_reason="replacement pump")
+
+
+def test_boluses_of_the_last_24h_count_against_the_daily_maximum():
+    hal, ctl = setup(SPINAL, first_ng=100000, conc=2000)
+    cmd(ctl, "bolus", dose_ng=1000000, duration_min=120)
+    warp(hal, ctl, 3 * 3600)
+    raises("E_CLINICAL_LIMIT", cmd, ctl, "bolus", dose_ng=1000000, duration_min=120)
+    cmd(ctl, "bolus", dose_ng=900000, duration_min=120)      # 100 + 1000 + 900 = 2000 <= 2003 mcg
+    warp(hal, ctl, DAY)
+    cmd(ctl, "bolus", dose_ng=1000000, duration_min=120)     # a day later the window has moved on
+
+
+def test_patient_bolus_allowance_must_fit_the_day():
+    hal, ctl = setup(CEREBRAL, first_ng=100000)
+    raises("E_CLINICAL_LIMIT", cmd, ctl, "settings_set", pb_dose_ng=200000, pb_max_24h=7)   # 100 + 1400 > 1400
+    cmd(ctl, "settings_set", pb_dose_ng=200000, pb_max_24h=6, pb_lockout_min=60, pb_duration_min=10)

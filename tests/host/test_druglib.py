@@ -123,13 +123,30 @@ def test_host_blocks_exactly_when_the_pump_refuses(indication, wait_s):
         hal.advance_s(wait_s)
         host = druglib.blocking(LIB.evaluate(ctl.profile, ctl.daily_ng(), cont(new), 500, t_s=ctl.now_s(),
                                              initial_programme_t_s=ctl.initial_programme_t_s,
-                                             last_increase_t_s=ctl.last_increase_t_s, refill_t_s=ctl.refill_t_s))
+                                             last_increase_t_s=ctl.last_increase_t_s, refill_t_s=ctl.refill_t_s,
+                                             old_programme=ctl.programme))
         try:
             c("programme_stage", programme=cont(new))
             pump_ok = True
         except PumpError:
             pump_ok = False
         assert pump_ok == (host == []), (indication, wait_s, new, host)
+
+
+@pytest.mark.req("TIT-FIRST24H-RATE", "INIT-MAX")
+def test_host_mirrors_the_first_24h_rate_rule_and_the_initial_dose_reason():
+    prof = clinical.validate_profile({"indication": "spinal"})
+    hal, ctl, c = _pump(prof, 100000)
+    night = {"mode": "flex", "steps": [{"effect_min": 420, "dose_ng_day": 80000, "shape": "step"},
+                                      {"effect_min": 1320, "dose_ng_day": 130000, "shape": "step"}]}
+    kw = dict(t_s=ctl.now_s(), initial_programme_t_s=ctl.initial_programme_t_s, old_programme=ctl.programme)
+    rules = [f["rule"] for f in druglib.blocking(LIB.evaluate(ctl.profile, ctl.daily_ng(), night, 500, **kw))]
+    assert "TIT-FIRST24H-RATE" in rules
+    with pytest.raises(PumpError):
+        c("programme_stage", programme=night)
+    fresh = [f["rule"] for f in LIB.evaluate(prof, 0, cont(250000), 500) if f["level"] == "override"]
+    assert fresh == ["INIT-MAX"]
+    assert [f for f in LIB.evaluate(prof, 0, cont(200000), 500) if f["level"] == "override"] == []
 
 
 @pytest.mark.req("REVIEW-DIFF")
@@ -161,7 +178,8 @@ def test_example_prescriptions_pass_the_library_and_the_pump():
     assert files
     for fn in files:
         rx = prescription.load(os.path.join(ex, fn))
-        prof = clinical.validate_profile({"indication": "spinal"})
+        # the examples are maintenance programmes (the labeling's scenario: a patient on 500 mcg/day)
+        prof = clinical.validate_profile({"indication": "spinal", "phase": "maintenance"})
         assert druglib.blocking(LIB.evaluate(prof, 0, rx["programme"], rx["conc_ug_ml"])) == [], fn
         hal, ctl, c = _pump(prof, 500000, conc=rx["conc_ug_ml"])
         hal.advance_s(86400)
@@ -206,7 +224,8 @@ def test_host_and_pump_agree_on_random_changes(ind, maint, first, wait1, second,
         extra["confirm_ratio"] = max(new, 0) * 100 // old
     host = druglib.blocking(LIB.evaluate(ctl.profile, old, cont(new), 500, t_s=ctl.now_s(),
                                          initial_programme_t_s=ctl.initial_programme_t_s,
-                                         last_increase_t_s=ctl.last_increase_t_s, refill_t_s=ctl.refill_t_s, **extra))
+                                         last_increase_t_s=ctl.last_increase_t_s, refill_t_s=ctl.refill_t_s,
+                                         old_programme=ctl.programme, **extra))
     try:
         c("programme_stage", programme=cont(new), **extra)
         pump_ok = True

@@ -2,8 +2,6 @@
 steady-state control tick (target 0)."""
 import mpybench
 import scenario_year as sc
-from runtime import PumpRuntime
-from hal_sim import SimHal
 
 hal, ctl = sc.setup()
 box = {}
@@ -23,13 +21,7 @@ def year_hourly():
 
 mpybench.report("year_sim_hourly_calls", mpybench.time_ms(year_hourly), "ms")
 
-hal = SimHal(start_t_s=sc.T0)
-rt = PumpRuntime(hal)
-rt.boot()
-sc.refill(rt.ctl)
-st = sc.cmd(rt.ctl, "programme_stage", programme=sc.PLAN)
-sc.cmd(rt.ctl, "programme_commit", hash=st["hash"])
-rt._after()
+hal, rt = sc.setup_runtime()
 rt.tick()
 # Steady state: between strokes the clock moves but nothing is due.
 due = rt.next_due_s() - rt.ctl.clock_offset_s

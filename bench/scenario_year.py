@@ -32,6 +32,19 @@ def setup():
     return hal, ctl
 
 
+def setup_runtime():
+    """The same pump behind PumpRuntime, as the board's main loop drives it (tick benches)."""
+    from runtime import PumpRuntime
+    hal = SimHal(start_t_s=T0)
+    rt = PumpRuntime(hal)
+    rt.boot()
+    refill(rt.ctl)
+    st = cmd(rt.ctl, "programme_stage", programme=PLAN)
+    cmd(rt.ctl, "programme_commit", hash=st["hash"])
+    rt.refresh()
+    return hal, rt
+
+
 def run_year(hal, ctl, step_s=3600):
     """Advance a year in `step_s` steps, refilling every 90 days. Returns strokes delivered."""
     n0 = hal.strokes

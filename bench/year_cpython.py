@@ -16,16 +16,7 @@ for step, label in ((86400, "daily advance calls"), (3600, "hourly advance calls
           % (label, dt, strokes, ctl.fsm.state, sorted(ctl.alarms.active)))
 
 # Board-like: one tick per second between strokes (steady state) and at stroke time.
-from runtime import PumpRuntime  # noqa: E402
-from hal_sim import SimHal  # noqa: E402
-
-hal = SimHal(start_t_s=sc.T0)
-rt = PumpRuntime(hal)
-rt.boot()
-sc.refill(rt.ctl)
-st = sc.cmd(rt.ctl, "programme_stage", programme=sc.PLAN)
-sc.cmd(rt.ctl, "programme_commit", hash=st["hash"])
-rt._after()
+hal, rt = sc.setup_runtime()
 N = 86400
 t0 = time.perf_counter()
 for _ in range(N):

@@ -68,3 +68,28 @@ def raises(code, fn, *a, **k):
             raise AssertionError("expected %s, got %s: %s" % (code, e.code, e.detail))
         return e
     raise AssertionError("expected PumpError %s, nothing raised" % code)
+
+
+_n = [0]
+
+
+def tmpdir(tag):
+    """A fresh directory under /tmp named from the clock and a counter (no fixtures on MicroPython)."""
+    import os
+    import time
+    try:
+        os.stat("/tmp")
+    except OSError:
+        os.mkdir("/tmp")
+    t = time.time_ns() if hasattr(time, "time_ns") else time.ticks_us()
+    _n[0] += 1
+    path = "/tmp/pump_%s_%d_%d_%d" % (tag, t, id(_n) & 0xFFFF, _n[0])
+    os.mkdir(path)
+    return path
+
+
+def rmtree(path):
+    import os
+    for n in os.listdir(path):
+        os.remove(path + "/" + n)
+    os.rmdir(path)

@@ -1,32 +1,12 @@
 """Persistent ring event log (issue 2, "Persistence and log": ring of at least
 1 000 entries, persisted, readable by sequence range)."""
 
-import os
-import time
 
 import eventlog
 import flash
 from protocol import PumpError
 
-_n = [0]
-
-
-def tmpdir(tag):
-    try:
-        os.stat("/tmp")
-    except OSError:
-        os.mkdir("/tmp")
-    t = time.time_ns() if hasattr(time, "time_ns") else time.ticks_us()
-    _n[0] += 1
-    path = "/tmp/pumplog_%s_%d_%d_%d" % (tag, t, id(_n) & 0xFFFF, _n[0])
-    os.mkdir(path)
-    return path
-
-
-def rmtree(path):
-    for n in os.listdir(path):
-        os.remove(path + "/" + n)
-    os.rmdir(path)
+from pumpkit import tmpdir, rmtree
 
 
 PROG = eventlog.CODES["programme"]

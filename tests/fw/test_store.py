@@ -2,32 +2,12 @@
 atomic writes, torn-write recovery)."""
 
 import os
-import time
 
 import flash
 import store
 from protocol import PumpError
 
-_n = [0]
-
-
-def tmpdir(tag):
-    """A fresh directory under /tmp named from the clock and a counter (no fixtures)."""
-    try:
-        os.stat("/tmp")
-    except OSError:
-        os.mkdir("/tmp")
-    t = time.time_ns() if hasattr(time, "time_ns") else time.ticks_us()
-    _n[0] += 1
-    path = "/tmp/pump_%s_%d_%d_%d" % (tag, t, id(_n) & 0xFFFF, _n[0])
-    os.mkdir(path)
-    return path
-
-
-def rmtree(path):
-    for n in os.listdir(path):
-        os.remove(path + "/" + n)
-    os.rmdir(path)
+from pumpkit import tmpdir, rmtree
 
 
 def raises_code(fn, code):

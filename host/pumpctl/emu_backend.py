@@ -17,7 +17,20 @@ PUMP_EPOCH_UNIX = 1704067200  # compat.PUMP_EPOCH_UNIX: design.md "pump epoch 20
 CLOCK_FILE = ".emu_clock"  # in --state DIR; dot names are not flash files (flash.FileFlash.names)
 
 
-class LocalBackend:
+class BackendOps:
+    """The three operations the emulator drives, on top of a backend's `_call(op, mono_s, data)`."""
+
+    def boot(self, mono_s):
+        return self._call("B", mono_s)
+
+    def feed(self, mono_s, data):
+        return self._call("F", mono_s, data)
+
+    def tick(self, mono_s):
+        return self._call("T", mono_s)
+
+
+class LocalBackend(BackendOps):
     """The firmware in this CPython process, driven through emu_glue (same glue as MicroPython)."""
 
     name = "cpython"
@@ -50,15 +63,6 @@ class LocalBackend:
         self.pump_now = s.pump_now()
         self.noise_ppm = s.noise_ppm()
         return out
-
-    def boot(self, mono_s):
-        return self._call("B", mono_s)
-
-    def feed(self, mono_s, data):
-        return self._call("F", mono_s, data)
-
-    def tick(self, mono_s):
-        return self._call("T", mono_s)
 
     def take_notes(self):
         return self.sup.s.take_notes()

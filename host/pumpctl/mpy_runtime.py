@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 
+from pumpctl.emu_backend import BackendOps
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 BRIDGE = os.path.join(_HERE, "mpy_bridge.mjs")
 
@@ -17,7 +19,7 @@ class BridgeError(RuntimeError):
     pass
 
 
-class MpyBackend:
+class MpyBackend(BackendOps):
     name = "micropython"
 
     def __init__(self, opts, node=None):
@@ -69,15 +71,6 @@ class MpyBackend:
             mono, pump, kind, value = tok.split(":", 3)
             self._notes.append((int(mono), int(pump), kind, value.replace("\x1f", " ")))
         return out
-
-    def boot(self, mono_s):
-        return self._call("B", mono_s)
-
-    def feed(self, mono_s, data):
-        return self._call("F", mono_s, data)
-
-    def tick(self, mono_s):
-        return self._call("T", mono_s)
 
     def take_notes(self):
         n, self._notes = self._notes, []

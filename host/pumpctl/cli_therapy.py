@@ -62,9 +62,10 @@ def cmd_programme(ctx):
             ("periodic boluses", render.bolus_lines(old.get("programme")), render.bolus_lines(new)),
             ("daily total", _daily(rv["old"]), _daily(rv["new"]))]
     if "ratio_pct" in rv:
-        rows.append(("new / old", [""], ["%d %% (%+d %%)%s" % (rv["ratio_pct"], rv["change_pct"],
-                                                             "  ** MORE THAN TWICE **" if rv["ratio_pct"] > 200
-                                                             else "")]))
+        peak = rv["new"]["peak_step_ng_day"] * 100 // rv["old"]["daily_ng"]
+        rows.append(("new / old", [""], ["daily %d %% (%+d %%)" % (rv["ratio_pct"], rv["change_pct"])] +
+                     (["highest step %d %%" % peak] if peak != rv["ratio_pct"] else []) +
+                     (["** MORE THAN TWICE THE CURRENT DOSE **"] if max(peak, rv["ratio_pct"]) > 200 else [])))
     rows += _forecast_rows(res["before"], res["after"], off)
     if res.get("checks"):
         rows.append(("clinical checks", ["-"], ["%s" % c.get("rule") for c in res["checks"]]))

@@ -58,8 +58,8 @@ def _fix_for(f, lib, ind, old_ng, off, hist):
     if rule.startswith(("TIT-SPINAL", "TIT-CEREBRAL", "REFILL-SPINAL", "REFILL-CEREBRAL")) and p:
         cap = p["refill_max_pct"] if rule.startswith("REFILL") else p["titration_max_pct"]
         return "increase by at most %d %%: up to %s mcg/day now" % (cap, render.mcg(old_ng * (100 + cap) // 100))
-    if rule in ("TIT-FIRST24H", "TIT-ONCE-24H"):
-        t = hist["initial_programme_t_s"] if rule == "TIT-FIRST24H" else hist["last_increase_t_s"]
+    if rule in ("TIT-FIRST24H", "TIT-FIRST24H-RATE", "TIT-ONCE-24H"):
+        t = hist["last_increase_t_s"] if rule == "TIT-ONCE-24H" else hist["initial_programme_t_s"]
         return "keep the current dose; the next increase is allowed from %s (pump local time)" % (
             render.local(t + 86400, off) if t is not None else "24 h after the last one")
     if rule == "DL-CONC":
@@ -95,7 +95,8 @@ def check_library(ctx, s, st, old, rx, hist=None):
 
     def evaluate(reason, ratio):
         return lib.evaluate(prof, old_ng, rx["programme"], rx["conc_ug_ml"], s.info.get("model", 20), st["t_s"],
-                            override_reason=reason, confirm_ratio=ratio, restart=a.restart, **hist)
+                            override_reason=reason, confirm_ratio=ratio, restart=a.restart,
+                            old_programme=old.get("programme"), **hist)
 
     found = evaluate(reason, a.confirm_ratio)
     info.update(applied=True, profile=prof, findings=found)
@@ -124,14 +125,15 @@ def check_library(ctx, s, st, old, rx, hist=None):
                       % (render.dec(pct, 100, 2), pct, render.mcg(old_ng)))
             ctx.confirm("Type the percentage %d to confirm the new dose is intended:" % pct, answer=str(pct))
             extra["confirm_ratio"] = pct
-    for f in found:
-        if f["level"] == "override" and "override_reason" not in extra:
-            if a.yes:
-                raise _not_confirmed("%s: %s" % (f["rule"], f["message"]),
-                                     "give the clinical reason with --override-reason TEXT (logged on the pump)")
-            out.write("WARNING: %s: %s\n" % (f["rule"], f["message"]))
-            extra["override_reason"] = _ask_text(ctx, "Reason for going outside the typical range (logged on the "
-                                                       "pump, 1-80 characters):")
+    soft = ["%s: %s" % (f["rule"], f["message"]) for f in found if f["level"] == "override"]
+    if soft:
+        if a.yes:
+            raise _not_confirmed("; ".join(soft), "give the clinical reason with --override-reason TEXT (logged on "
+                                                  "the pump)")
+        for line in soft:
+            out.write("WARNING: %s\n" % line)
+        extra["override_reason"] = _ask_text(ctx, "Reason for going outside the typical range (logged on the "
+                                                  "pump, 1-80 characters):")
     if reason is not None:
         extra.setdefault("override_reason", reason)
     if a.confirm_ratio is not None:

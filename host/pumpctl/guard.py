@@ -82,7 +82,7 @@ def check_library(ctx, s, st, old, rx, hist=None):
     if not prof.get("indication"):
         if s.build != "test":
             raise refused("pump %s holds no patient profile: the drug library cannot be applied" % s.serial,
-                           "pumpctl profile --indication I --age-group G first")
+                          "pumpctl profile --indication I --age-group G first")
         ctx.err.write("note: no patient profile on pump %s: drug library %s %s not applied (test build)\n"
                       % (s.serial, lib.id, lib.version))
         return {}, info
@@ -105,9 +105,9 @@ def check_library(ctx, s, st, old, rx, hist=None):
         if f["level"] == "refuse":
             p = lib.profile(ind)
             raise refused("drug library %s %s refuses this programme (nothing was sent): %s: %s [%s, label range "
-                           "%d-%d mcg/day]" % (lib.id, lib.version, f["rule"], f["message"], ind,
-                                               p["hard_min_ug_day"], p["hard_max_ug_day"]),
-                           _fix_for(f, lib, ind, old_ng, off, hist))
+                          "%d-%d mcg/day]" % (lib.id, lib.version, f["rule"], f["message"], ind,
+                                              p["hard_min_ug_day"], p["hard_max_ug_day"]),
+                          _fix_for(f, lib, ind, old_ng, off, hist))
     extra = {}
     out = ctx.err
     for f in found:
@@ -115,7 +115,7 @@ def check_library(ctx, s, st, old, rx, hist=None):
             pct = f["ratio_pct"]
             if a.confirm_ratio is not None:
                 raise refused("--confirm-ratio %d does not match: the new dose is %d %% of the current %s mcg/day"
-                               % (a.confirm_ratio, pct, render.mcg(old_ng)), "check the prescription")
+                              % (a.confirm_ratio, pct, render.mcg(old_ng)), "check the prescription")
             if a.yes:
                 raise _not_confirmed("the new dose is %d %% of the current %s mcg/day (more than twice) and needs "
                                      "its own confirmation" % (pct, render.mcg(old_ng)),

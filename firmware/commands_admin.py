@@ -136,7 +136,10 @@ def settings_set(ctl, args, t):
 
 
 def profile_get(ctl, args, t):
-    return {"profile": ctl.profile}
+    # The clinical history the titration rules run on, so any programmer checks the same facts.
+    return {"profile": ctl.profile, "history": {
+        "initial_programme_t_s": ctl.initial_programme_t_s, "last_increase_t_s": ctl.last_increase_t_s,
+        "refill_t_s": ctl.refill_t_s}}
 
 
 def profile_set(ctl, args, t):

@@ -1,8 +1,8 @@
 """The drug library (issue 5) in pumpctl's therapy verbs: the host's first line of defence.
 
 `check_library` runs `druglib.evaluate` on a new programme against the profile stored on the
-pump and the pump's own history (read back from its event log), before anything is staged:
-a hard limit is refused with nothing sent; the > 2x rule needs the ratio typed back (or
+pump and the pump's own history (profile_get: initial programme, last increase, last refill),
+before anything is staged: a hard limit is refused with nothing sent; the > 2x rule needs the ratio typed back (or
 `--confirm-ratio PCT`); a soft limit needs a reason (or `--override-reason`), which the pump
 logs. The pump repeats every rule (firmware/clinical.py) as the last line.
 """
@@ -24,31 +24,6 @@ def _not_confirmed(cause, fix):
 
 
 # --- drug library (issue 5): the host's first line, before anything is staged -------------------
-def _history(s, depth_pages=4):
-    """Initial-programme, last-increase and last-refill times from the pump's log (newest first).
-
-    Mirrors firmware/clinical.on_commit: the initial programme is the one logged with old daily 0,
-    an increase is new > old > 0. None = not in the last `depth_pages` pages: the pump decides."""
-    found = {"initial_programme_t_s": None, "last_increase_t_s": None, "refill_t_s": None}
-    last = s.request("log_read", {"first_seq": 0x3FFFFFFF, "max_n": 1}).get("last_seq", 0)
-    first = last + 1
-    for _ in range(depth_pages):
-        if first <= 0:
-            break
-        first = max(0, first - 24)
-        page = s.request("log_read", {"first_seq": first, "max_n": 24}).get("entries", [])
-        for _seq, t, name, a, b in reversed(page):
-            if name == "refill" and found["refill_t_s"] is None:
-                found["refill_t_s"] = t
-            elif name == "programme" and a == 0 and found["initial_programme_t_s"] is None:
-                found["initial_programme_t_s"] = t
-            elif name == "programme" and b > a > 0 and found["last_increase_t_s"] is None:
-                found["last_increase_t_s"] = t
-        if None not in found.values():
-            break
-    return found
-
-
 def _fix_for(f, lib, ind, old_ng, off, hist):
     rule = f["rule"]
     p = lib.profile(ind) if ind in lib.profiles else None
@@ -78,7 +53,8 @@ def check_library(ctx, s, st, old, rx, hist=None):
     a = ctx.args
     lib = druglib.load()
     info = dict(lib.stamp(), applied=False, findings=[])
-    prof = s.request("profile_get").get("profile") or {}
+    pg = s.request("profile_get")
+    prof = pg.get("profile") or {}
     if not prof.get("indication"):
         if s.build != "test":
             raise refused("pump %s holds no patient profile: the drug library cannot be applied" % s.serial,
@@ -89,7 +65,7 @@ def check_library(ctx, s, st, old, rx, hist=None):
     reason = a.override_reason
     if reason is not None and not 0 < len(reason.strip()) <= 80:
         raise refused("--override-reason must be 1-80 characters", "shorten the reason")
-    hist = hist if hist is not None else _history(s)
+    hist = hist if hist is not None else pg["history"]   # the pump's own record of the titration clock
     off = s.request("settings_get").get("utc_offset_s", 0)
     old_ng = old.get("daily_ng", 0) if old.get("programme") else 0
 
@@ -171,7 +147,8 @@ def check_refill(ctx, s, st, conc_ug_ml):
                           "saline (pumpctl dilution --target C --volume-ml V)")
         if f.get("dilute"):
             ctx.err.write("note: %s (pumpctl dilution --target %d --volume-ml V)\n" % (f["message"], conc_ug_ml))
-    prof = s.request("profile_get").get("profile") or {}
+    pg = s.request("profile_get")
+    prof = pg.get("profile") or {}
     ind = prof.get("indication")
     if ind in lib.profiles and st.get("daily_ng"):
         lim = lib.limits_ng(ind)

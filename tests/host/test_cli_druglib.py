@@ -138,7 +138,7 @@ def test_more_than_twice_needs_the_ratio_confirmed(pump, monkeypatch):
 
 
 @pytest.mark.req("TIT-FIRST24H", "TIT-SPINAL-30", "TIT-ONCE-24H")
-def test_titration_rules_use_the_pumps_history_from_its_log(pump):
+def test_titration_rules_use_the_pumps_own_history(pump):
     setup(pump, *SPINAL)
     pump.ok("programme", rx(pump, "base", 200), "--yes")
     r = pump.run("programme", rx(pump, "up5", 210), "--yes")

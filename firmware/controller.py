@@ -199,8 +199,9 @@ class Controller:
         if end is not None:
             ev["override_end"] = end
         if self.ledger.plan is not None or self.ledger.overrides:
-            if "low_reservoir" not in self.alarms.active:
-                ev["low_reservoir"] = self.ledger.first_t_reaching(self.fill_nl - self.settings["low_res_nl"], t_s)
+            # Forecast even while the alarm is latched (the next date after a refill matters);
+            # raising an already-active alarm is a no-op.
+            ev["low_reservoir"] = self.ledger.first_t_reaching(self.fill_nl - self.settings["low_res_nl"], t_s)
             ev["reservoir_empty"] = self.ledger.first_t_reaching(self.fill_nl, t_s)
         if self.implant_t_s is not None and "eos" not in self.alarms.active:
             ev["eos"] = self._eos_t_s(t_s)

@@ -83,6 +83,16 @@ def main():
             pumpctl("log", "--last", "10")
             banner("Plot: programmed rate over 24 h and the reservoir forecast")
             pumpctl("plot", "-o", os.path.relpath(png, REPO))
+            st = json.loads(pumpctl("status", "--json", capture=True))
+            banner("A missed refill visit: warp to the forecast low-reservoir date; the alarm fires on time")
+            pumpctl("sim", "warp", "%ds" % (st["alarm_t_s"] - st["t_s"]))
+            pumpctl("alarms")
+            banner("The clinician refills; the alarm clears only because its cause is gone")
+            left = json.loads(pumpctl("status", "--json", capture=True))["reservoir_nl"]
+            withdrawn = str((Decimal(left) / 1000000).quantize(Decimal("0.01")))
+            pumpctl("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")
+            pumpctl("alarms", "clear")
+            pumpctl("status")
         finally:
             emu.terminate()
             try:

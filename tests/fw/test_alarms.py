@@ -173,3 +173,13 @@ REQS = {
     "test_hard_end_of_service_84_months_after_implant": ["ALM-84-MONTHS"],
     "test_reprogramming_recomputes_forecasts": ["ALM-FORECAST"],
 }
+
+
+def test_next_alarm_date_is_forecast_while_the_alarm_is_still_latched():
+    hal, ctl = ready_pump(CONT, fill_nl=2500000)
+    warp(hal, ctl, 2 * DAY)
+    assert "low_reservoir" in ctl.alarms.active
+    refill(ctl, 20000000)
+    st = cmd(ctl, "status")
+    assert "low_reservoir" in st["alarms"]                  # latched until a clinician clears it
+    assert st["alarm_t_s"] == ctl.t_s + 36 * DAY            # 18 mL above the 2 mL threshold at 0.5 mL/day

@@ -193,3 +193,24 @@ def sim_fault(ctl, args, t):
     else:
         ctl.hal.inject(f, _int(args, "ppm", 0, 1000000, 0) if f == "serial_noise" else _int(args, "count", 1, 1000, 1))
     return {"fault": f}
+
+
+def sim_reset(ctl, args, t):
+    """Factory reset (test builds; the link refuses it on clinical ones): erase the persisted
+    state, the event log and the keys, then reboot through the power-loss path. There is no
+    reply: PowerLoss propagates out of PumpRuntime.feed before the link can encode one, and the
+    runner (emulator supervisor, board main.py) boots the firmware again on the erased flash;
+    its first pushed event is `boot` (docs/hil.md, "Factory reset")."""
+    from flash import PowerLoss
+    hal = ctl.hal
+    if hasattr(hal, "set_rtc_s"):   # the pump clock goes on from the RTC after the reboot
+        hal.set_rtc_s(t)
+    for role in ctl.keyring.roles():
+        ctl.keyring.remove(role)
+    ctl.store.erase()
+    flash = hal.flash
+    flash.remove(ctl.log.name)
+    if hasattr(flash, "names"):     # anything else the firmware keeps on flash
+        for name in flash.names():
+            flash.remove(name)
+    raise PowerLoss()

@@ -144,10 +144,11 @@ COMMANDS = {
     "provision": (27, (SERVICE,)),
     "sim_warp": (28, (SERVICE,)),
     "sim_fault": (29, (SERVICE,)),
+    "sim_reset": (30, (SERVICE,)),
 }
 
 # Commands that exist only in test builds (issue 3/4: clinical builds reject them).
-TEST_BUILD_ONLY = ("sim_warp", "sim_fault")
+TEST_BUILD_ONLY = ("sim_warp", "sim_fault", "sim_reset")
 
 # Commands the link layer answers itself; they never reach the controller.
 LINK_COMMANDS = ("auth_begin", "auth", "logout")

@@ -6,8 +6,9 @@
     pytest hil --rig-file rigs.toml -n 2 --target rig   # one xdist worker per board of the rig file
 
 Tests ask for the ``dut`` fixture (dut.Dut) and declare what they need with
-``@pytest.mark.needs("warp", "faults", "power_cycle")``; a target without it skips the test
-and says why. Every test runs under pytest-timeout; the frames of each test are logged to
+``@pytest.mark.needs("warp", "faults", "reset", "power_cycle")``; a target without it skips the
+test and says why. Emulator targets start a fresh pump per test; a board on a test build is
+factory-reset (``sim_reset``, ``Dut.factory_reset``) before each test. Every test runs under pytest-timeout; the frames of each test are logged to
 ``<hil-logs>/<test>.frames.log`` and attached to its report when it fails; the JUnit XML
 gets target, firmware version, build hash and port as properties.
 """
@@ -23,10 +24,11 @@ for _p in (os.path.join(REPO, "host"), HIL_DIR):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-CAPS = ("warp", "faults", "power_cycle")
+CAPS = ("warp", "faults", "reset", "power_cycle")
 WHY_MISSING = {
     "warp": "clinical build refuses sim_warp (E_TEST_BUILD_ONLY): no clock warp",
     "faults": "clinical build refuses sim_fault (E_TEST_BUILD_ONLY): no fault injection",
+    "reset": "clinical build refuses sim_reset (E_TEST_BUILD_ONLY): no factory reset",
     "power_cycle": "no way to cut power: add power_cycle_cmd for this board to the rig file",
 }
 DEFAULT_TIMEOUT_S = 120
@@ -151,6 +153,10 @@ def dut(request, hil_target, hil_logs, tmp_path, record_property, record_testsui
             pytest.skip("target %s (%s build) lacks %s" % (
                 kind if kind != "board" else port, d.info.get("build"),
                 "; ".join("%s: %s" % (c, WHY_MISSING[c]) for c in missing)))
+        if kind == "board" and "reset" in d.caps:
+            # A board keeps its flash from the previous test (scenario 4 ends at end of service):
+            # start from a factory-fresh pump, as the emulators do.
+            d.factory_reset()
         yield d
     finally:
         if d is not None:

@@ -3,13 +3,15 @@
 ``Dut`` wraps ``pumpctl.client.PumpClient`` (no second protocol implementation): it logs in
 with whichever role a command needs, waits for pushed events with deadlines
 (``expect_event``), never with bare sleeps, and knows what its target can do
-(``caps``: ``warp``, ``faults``, ``power_cycle``). The targets (``conftest.py`` picks one):
+(``caps``: ``warp``, ``faults``, ``reset``, ``power_cycle``). The targets (``conftest.py`` picks one):
 
 * ``EmuTarget``: ``host/pumpctl/emulator.py`` in this process, CPython or MicroPython runtime,
   flash in a per-test directory; a power cycle is stop + restart on the same flash (the
   emulator's battery-backed RTC keeps running, as it does on the pump);
 * ``BoardTarget``: a serial port or URL (``/dev/ttyACM0``, ``rfc2217://host:port``);
-  a power cycle needs a command in the rig file (e.g. a switchable USB hub).
+  a power cycle needs a command in the rig file (e.g. a switchable USB hub). A board keeps
+  its flash between tests, so on test builds the fixture calls ``Dut.factory_reset()``
+  (``sim_reset``) before each test: every test starts from a factory-fresh pump.
 
 Every byte in both directions goes to a per-test frame log (``FrameLog``).
 """
@@ -28,12 +30,15 @@ from compat import hexlify
 PICO_VID_PID = (0x2E8A, 0x0005)  # Raspberry Pi Pico running MicroPython (USB-CDC)
 REPLY_TIMEOUT_S = 10.0  # per request; the MicroPython emulator answers in milliseconds
 REBOOT_DEADLINE_S = 30.0  # a Pico resets and its USB-CDC port comes back within a few seconds
+RESET_REPLY_S = 2.0  # sim_reset is never answered (the pump reboots first): how long to wait for it
+BOOT_EVENT_S = 2.0  # after sim_reset, how long to wait for the `boot` event on the same connection
 RECONNECT_POLL_S = 0.25  # pause between attempts to open a port that is not there yet
 WHO_CAN = {  # the role the fixture logs in with for each role-restricted command (protocol.COMMANDS)
     "patient_bolus": "patient",
     "provision": "service",
     "sim_warp": "service",
     "sim_fault": "service",
+    "sim_reset": "service",
 }
 DAY_S = 86400
 AUTO = "auto"  # request(role=AUTO): log in with the role the command needs
@@ -81,7 +86,7 @@ class EmuTarget:
         self._log = open(log_path, "w", encoding="utf-8")
         self.emu = None
         self.has_rtc = True  # SimHal keeps a battery-backed RTC; the emulator keeps it across restarts
-        self.caps = {"power_cycle"} | ({"warp", "faults"} if build == "test" else set())
+        self.caps = {"power_cycle"} | ({"warp", "faults", "reset"} if build == "test" else set())
 
     def open(self):
         from pumpctl.emulator import Emulator
@@ -117,7 +122,7 @@ class BoardTarget:
         self.name = "board"
         self.log_path = None
         self.has_rtc = bool(self.rig.get("rtc"))  # rig file: rtc = true if the board keeps time unpowered
-        self.caps = set()  # warp/faults come from hello (test build); power_cycle from the rig file
+        self.caps = set()  # warp/faults/reset come from hello (test build); power_cycle from the rig file
         if self.rig.get("power_cycle_cmd"):
             self.caps.add("power_cycle")
 
@@ -165,9 +170,9 @@ class Dut:
         self.keys.setdefault("service", target.service_key(self.info["serial"]))
         self.caps = set(target.caps)
         if self.info.get("build") == "test":
-            self.caps |= {"warp", "faults"}
+            self.caps |= {"warp", "faults", "reset"}
         else:
-            self.caps -= {"warp", "faults"}
+            self.caps -= {"warp", "faults", "reset"}
 
     # -- connection
     def _connect(self, port, deadline_s=0.0):
@@ -205,6 +210,54 @@ class Dut:
         """New connection to the same pump (after it rebooted by itself, e.g. sim_fault power_loss)."""
         self.close()
         self._connect(self.target.port, REBOOT_DEADLINE_S)
+
+    def factory_reset(self):
+        """Test builds: erase the pump's state, event log and keys (``sim_reset``) and wait until
+        it has booted again. Returns ``{"boot": <boot event or None>, "t_before": pump t_s,
+        "t_after": pump t_s, "elapsed_s": host seconds, "clock_restored": bool}``.
+
+        The pump reboots before it can answer, so the request times out (a board's USB port
+        goes away and comes back); the emulators push the ``boot`` event on the same pty,
+        a board usually sends it before the port is open again, so the fresh state is checked
+        from the log instead: exactly one entry, ``boot``. Only the dev service key is left;
+        other roles are provisioned again on demand (``login``). The pump clock must go on
+        from where it was: if the board's RTC did not survive its reset, the host sets the
+        clock back to the time before plus the time that passed (``time_set``, logged)."""
+        self.frames.note("# factory reset (sim_reset)")
+        t_before = self.client.request("time_get")["t_s"]
+        t0 = time.monotonic()
+        try:
+            self.request("sim_reset", timeout_s=RESET_REPLY_S)
+            raise AssertionError("sim_reset was answered: the pump did not reboot")
+        except (PumpTimeout, PumpPortError):
+            pass
+        boot = None
+        try:
+            boot = self.client.wait_event("boot", BOOT_EVENT_S)
+        except (PumpTimeout, PumpPortError):
+            pass
+        self.reconnect()
+        if boot is None:
+            try:
+                boot = self.client.wait_event("boot", 0.0)
+            except PumpTimeout:
+                pass
+        self.keys = {"service": auth.dev_service_key(self.info["serial"])}
+        self.login("service")   # read the log as service: a clinician login would provision a key
+        entries = self.log()
+        if [e[2] for e in entries] != ["boot"] or entries[0][0] != 1:
+            raise AssertionError("sim_reset left an event log behind: %r" % (entries[:5],))
+        t_after = self.client.request("time_get")["t_s"]
+        elapsed_s = time.monotonic() - t0
+        restored = False
+        if t_after < t_before:
+            t_after = t_before + int(elapsed_s)
+            self.frames.note("# pump clock went back over the reset: setting it to %d" % t_after)
+            self.request("time_set", {"t_s": t_after}, role="service")
+            restored = True
+        self.frames.note("# factory reset done: boot event %r, clock %d -> %d" % (boot, t_before, t_after))
+        return {"boot": boot, "t_before": t_before, "t_after": t_after, "elapsed_s": elapsed_s,
+                "clock_restored": restored}
 
     # -- sessions and requests
     def provision_keys(self, roles=("clinician", "patient")):

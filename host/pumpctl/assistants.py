@@ -38,7 +38,41 @@ def screening_sequence(small_child=False, start_t_s=0, lib=None):
         t = start_t_s + i * s["interval_h"] * HOUR_S
         out.append({"step": i + 1, "dose_ng": ug * UG, "volume_nl": pm.flow_nl_day(ug * UG, conc),
                     "conc_ug_ml": conc, "t_s": t, "observe_from_t_s": t + s["observe_min_h"] * HOUR_S,
-                    "observe_until_t_s": t + s["observe_max_h"] * HOUR_S})
+                    "observe_until_t_s": t + s["observe_max_h"] * HOUR_S, "administer": s["administer"]})
+    return out
+
+
+def screening_plan(small_child=False, start_t_s=0, brain_injury_t_s=None, age_group=None, lib=None):
+    """The screening sequence with how each bolus is given (SCR-BARBOTAGE) and the warnings that
+    apply before screening: under 4 years (PAED-UNDER-4), brain injury less than a year ago
+    (SCR-BRAIN-INJURY-1Y). Warnings are findings {"level": "warn", "rule", "message", ...}."""
+    lib = _lib(lib)
+    s = lib.screening
+    warnings = lib.profile_findings({"age_group": age_group}) if age_group else []
+    if brain_injury_t_s is not None:
+        if brain_injury_t_s > start_t_s:
+            raise ValueError("the brain injury date is after the screening date")
+        # AHFS: "Patients with spasticity secondary to brain injury should wait at least one year after
+        # the injury before considering long-term intrathecal baclofen therapy."
+        until = brain_injury_t_s + s["brain_injury_wait_days"] * DAY_S
+        if start_t_s < until:
+            warnings.append(druglib._f("warn", "SCR-BRAIN-INJURY-1Y", "spasticity after a brain injury: wait at least "
+                                       "one year after the injury before long-term intrathecal baclofen "
+                                       "(%d days to go)" % -(-(until - start_t_s) // DAY_S), wait_until_t_s=until))
+    return {"sequence": screening_sequence(small_child, start_t_s, lib), "administer": s["administer"],
+            "warnings": warnings}
+
+
+def profile_findings(profile, renal_impairment=False, lib=None):
+    """Warnings for a patient profile, for any profile display: under 4 years (PAED-UNDER-4) and,
+    host-only, renal impairment (RENAL-INCREASE: the pump profile has no renal flag)."""
+    lib = _lib(lib)
+    out = lib.profile_findings(profile)
+    if renal_impairment:
+        # AHFS: "it may be necessary to reduce either oral or intrathecal dosage in patients with impaired
+        # renal function"; label: "May need to reduce dose"
+        out.append(druglib._f("warn", "RENAL-INCREASE", "renal impairment: the dose may need to be reduced; every "
+                              "increase is flagged"))
     return out
 
 
@@ -133,7 +167,8 @@ def refill_plan(programme, conc_ug_ml, reservoir_nl, t_s, low_res_nl=pm.LOW_RES_
     mdays = margin_days(risk, lib)
     visit = alarm - mdays * DAY_S
     out = {"alarm_t_s": alarm, "empty_t_s": empty, "margin_days": mdays, "visit_t_s": max(visit, t_s),
-           "visit_overdue": visit <= t_s, "risk": sorted(set(risk)), "capacity_nl": cap}
+           "visit_overdue": visit <= t_s, "risk": sorted(set(risk)), "capacity_nl": cap,
+           "storage": lib.refill["storage_note"]}                 # STORAGE-NOTE (label STORAGE)
     if interval_days is not None:
         need = volume_for_interval(programme, conc_ug_ml, interval_days, t_s, low_res_nl, risk, model_id,
                                    utc_offset_s, lib)
@@ -248,6 +283,50 @@ def restart(profile, current_ng_day):
     if current_ng_day > 0 and init > 2 * current_ng_day:
         args["confirm_ratio"] = init * 100 // current_ng_day
     return {"programme": {"mode": "continuous", "dose_ng_day": init}, "stage_args": args}
+
+
+# --- overdose and withdrawal (OVERDOSE-*, WITHDRAWAL-RESTORE) ---------------------------------------
+def overdose_response(lib=None):
+    """Signs of overdose to monitor for and the response, from the library's [overdose]."""
+    o = _lib(lib).data["overdose"]
+    return {"signs": list(o["signs"]), "actions": list(o["actions"])}
+
+
+def restart_after_interruption(previous_daily_ng, current_ng_day=0, profile=None, lib=None):
+    """Withdrawal after an interruption (empty reservoir, catheter fault, missed refill): restore the
+    intrathecal dose at the dose used before (AHFS: "restoration of intrathecal baclofen at or near
+    the dosage used prior to interruption of therapy"). Returns the continuous programme, the stage
+    arguments the pump needs, findings and a note (watch for overdose on reintroduction)."""
+    lib = _lib(lib)
+    if type(previous_daily_ng) is not int or previous_daily_ng <= 0:
+        raise ValueError("the previous daily dose must be a positive whole number of ng/day")
+    findings = []
+    if profile and profile.get("indication"):
+        lim = lib.limits_ng(profile["indication"])
+        if not lim["hard_min_ng_day"] <= previous_daily_ng <= lim["hard_max_ng_day"]:
+            raise ValueError("%d ng/day is outside the %s range %d-%d ng/day" % (
+                previous_daily_ng, profile["indication"], lim["hard_min_ng_day"], lim["hard_max_ng_day"]))
+        findings = lib.profile_findings(profile)
+    same = current_ng_day == previous_daily_ng
+    args = {}
+    if not same and current_ng_day > 0 and previous_daily_ng > 2 * current_ng_day:
+        args["confirm_ratio"] = previous_daily_ng * 100 // current_ng_day
+    init = (profile or {}).get("initial_ng_day")
+    if not same and previous_daily_ng > current_ng_day > 0:
+        if init is not None and previous_daily_ng <= init:
+            args["restart"] = True        # the pump's restart path: up to initial_ng_day regardless of the caps
+        else:
+            findings.append(druglib._f("warn", "WITHDRAWAL-RESTORE", "the pump's restart path only reaches the "
+                                       "profile's initial dose (%s); above it the titration/refill caps apply to "
+                                       "this increase: restore in steps within the caps" %
+                                       ("%s mcg/day" % druglib._mcg(init) if init is not None else "not set")))
+    o = lib.data["overdose"]
+    note = ("withdrawal treatment: restore intrathecal baclofen at or near the dosage used prior to interruption "
+            "(%s mcg/day)%s. Watch for overdose on reintroduction after an interruption: %s. Early withdrawal "
+            "signs: %s." % (druglib._mcg(previous_daily_ng), "; the programme already delivers it - refill/repair and resume"
+                            if same else "", ", ".join(o["signs"]), ", ".join(lib.data["withdrawal"]["early_signs"])))
+    return {"programme": {"mode": "continuous", "dose_ng_day": previous_daily_ng}, "unchanged": same,
+            "stage_args": args, "findings": findings, "note": note, "monitor": list(o["signs"])}
 
 
 # --- risk flags (PROF-RISK) ------------------------------------------------------------------------

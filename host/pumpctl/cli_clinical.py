@@ -1,13 +1,15 @@
 """`pumpctl` verbs for the clinical assistants (issue 5). Offline: no pump needed.
 
     pumpctl screening [--small-child] [--result MCG:pos|neg[:EFFECT_H]]... [--start ISO]
+                      [--injury-date ISO] [--age-group G]
     pumpctl initial-dose --screening-dose MCG --effect-hours H
     pumpctl night-flex --base MCG [--increase-pct 20] [--effect 22:00] [--back 07:00] [--conc 2000]
     pumpctl refill-plan (--daily MCG | --prescription FILE) --conc C --reservoir-ml ML [--interval-days N] [--risk F]...
     pumpctl concentration (--daily MCG | --prescription FILE) --interval-days N
     pumpctl dilution --target MCG_ML --volume-ml ML
     pumpctl taper --daily MCG --indication I [--days 14..28] [--conc C] [--start ISO]
-    pumpctl druglib [--indication I]
+    pumpctl druglib [--indication I] [--age-group G] [--overdose]
+    pumpctl withdrawal-restore --previous MCG [--current MCG] [--indication I] [--initial MCG]
 
 Every verb has --json (stable fields: integers in ng, nL, pump t_s, plus ISO dates). Doses on the
 command line are mcg (exact decimals), volumes mL. Called from cli.build_parser via add_subcommands.
@@ -21,6 +23,7 @@ from .prescription import PrescriptionError, load as load_rx, mcg_to_ng, ml_to_n
 
 EXIT_USAGE = 2
 RISKS = ("t6_or_above", "communication", "withdrawal_history")
+AGE_GROUPS = ("adult", "12-17", "4-11", "under_4")
 
 
 def _dec(text):
@@ -82,12 +85,16 @@ def v_screening(a):
         if len(parts) > 2:
             res["effect_min"] = int(_dec(parts[2]) * 60)
         results.append(res)
-    start = _t_s(a.start)
-    seq = A.screening_sequence(a.small_child, start)
+    injury = _t_s(a.injury_date) if a.injury_date else None
+    start = _t_s(a.start) if a.start or injury is None else _now_t_s()
+    plan = A.screening_plan(a.small_child, start, injury, a.age_group)
+    seq = plan["sequence"]
     nxt = A.screening_next(results, a.small_child, start)
     for s in seq:
         s["iso"] = _iso(s["t_s"])
-    lines = ["screening (50 mcg/mL ampule, observe 4-8 h after each dose):"]
+    lines = ["WARNING %s: %s%s" % (w["rule"], w["message"], "; not before %s" % _iso(w["wait_until_t_s"])
+                                   if "wait_until_t_s" in w else "") for w in plan["warnings"]]
+    lines.append("screening (50 mcg/mL ampule, %s; observe 4-8 h after each dose):" % plan["administer"])
     lines += ["  %d. %s  %s mcg = %s mL" % (s["step"], s["iso"], render.mcg(s["dose_ng"]), render.ml(s["volume_nl"], 2))
               for s in seq]
     if nxt["action"] == "bolus":
@@ -97,7 +104,8 @@ def v_screening(a):
                      % (render.mcg(nxt["positive_dose_ng"]), render.mcg(nxt["initial_ng_day"]), nxt["factor"]))
     else:
         lines.append("NOT A CANDIDATE: " + nxt["reason"])
-    return {"sequence": seq, "next": nxt}, "\n".join(lines)
+    return {"sequence": seq, "next": nxt, "administer": plan["administer"], "warnings": plan["warnings"]}, \
+        "\n".join(lines)
 
 
 def v_initial(a):
@@ -134,7 +142,8 @@ def v_refill(a):
              "recommended refill visit %s (%d days before the alarm%s)%s"
              % (p["visit_iso"], p["margin_days"], ", risk flags: " + ", ".join(p["risk"]) if p["risk"] else "",
                 "  ** OVERDUE: refill now **" if p["visit_overdue"] else ""),
-             "longest interval with a full reservoir: %d days" % p["max_interval_days"]]
+             "longest interval with a full reservoir: %d days" % p["max_interval_days"],
+             "storage: " + p["storage"]]
     if "fill_nl" in p:
         lines.append("fill for %d days: %s mL%s" % (p["interval_days"], render.ml(p["fill_nl"], 2),
                                                    "" if p["fits"] else "  ** exceeds the reservoir **"))
@@ -184,12 +193,39 @@ def v_druglib(a):
     out = {"library": lib.id, "version": lib.version, "concentrations": lib.conc,
            "profiles": {i: dict(lib.profile(i), **lib.limits_ng(i)) for i in inds}}
     lines = ["%s %s" % (lib.id, lib.version)]
+    if a.age_group:
+        out["warnings"] = A.profile_findings({"age_group": a.age_group}, lib=lib)
+        lines += ["WARNING %s: %s" % (w["rule"], w["message"]) for w in out["warnings"]]
+    if a.overdose:
+        out["overdose"] = o = A.overdose_response(lib)
+        lines += ["OVERDOSE - signs to monitor for: " + ", ".join(o["signs"])]
+        lines += ["  - " + x for x in o["actions"]]
     for i in inds:
         p = lib.profile(i)
         lines.append("  %-15s hard %d-%d, typical %d-%d mcg/day; titration <= %d %%, refill <= %d %%"
                      % (i, p["hard_min_ug_day"], p["hard_max_ug_day"], p["soft_min_ug_day"], p["soft_max_ug_day"],
                         p["titration_max_pct"], p["refill_max_pct"]))
     return out, "\n".join(lines)
+
+
+def v_restore(a):
+    prof = {"indication": a.indication} if a.indication else {}
+    if a.initial is not None:
+        prof["initial_ng_day"] = mcg_to_ng(_dec(a.initial), "--initial")
+    cur = mcg_to_ng(_dec(a.current), "--current") if a.current is not None else 0
+    r = A.restart_after_interruption(mcg_to_ng(_dec(a.previous), "--previous"), cur, prof or None)
+    lines = ["restore continuous %s mcg/day" % render.mcg(r["programme"]["dose_ng_day"])
+             + (" (unchanged programme)" if r["unchanged"] else "")]
+    if r["stage_args"]:
+        flags = {"restart": "--restart", "confirm_ratio": "--confirm-ratio %d" % r["stage_args"].get("confirm_ratio", 0)}
+        lines.append("pumpctl programme ... " + " ".join(flags[k] for k in sorted(r["stage_args"])))
+    lines += ["WARNING %s: %s" % (f["rule"], f["message"]) for f in r["findings"]]
+    lines.append(r["note"])
+    return r, "\n".join(lines)
+
+
+def _now_t_s():
+    return int(datetime.datetime.now(datetime.timezone.utc).timestamp()) - render.PUMP_EPOCH_UNIX
 
 
 def add_subcommands(subparsers):
@@ -210,7 +246,10 @@ def add_subcommands(subparsers):
     sp = verb("screening", v_screening, "screening bolus sequence and the next step")
     sp.add_argument("--small-child", action="store_true", help="start at 25 mcg")
     sp.add_argument("--result", action="append", help="MCG:pos|neg[:EFFECT_HOURS], in order (repeatable)")
-    sp.add_argument("--start", help="date/time of the first bolus (ISO, UTC)")
+    sp.add_argument("--start", help="date/time of the first bolus (ISO, UTC; default the pump epoch, or now "
+                    "with --injury-date)")
+    sp.add_argument("--injury-date", help="date of a brain injury (ISO): warns within one year of it")
+    sp.add_argument("--age-group", choices=AGE_GROUPS, help="warns for under_4")
     sp = verb("initial-dose", v_initial, "initial daily dose from the positive screening dose")
     sp.add_argument("--screening-dose", required=True, help="mcg")
     sp.add_argument("--effect-hours", required=True, help="how long the effect lasted")
@@ -242,3 +281,10 @@ def add_subcommands(subparsers):
     sp.add_argument("--start", help="ISO date of the first step (default the pump epoch)")
     sp = verb("druglib", v_druglib, "show the drug library (version, limits)")
     sp.add_argument("--indication", choices=("spinal", "cerebral", "paediatric", "paediatric_u12"))
+    sp.add_argument("--age-group", choices=AGE_GROUPS, help="show the warnings for an age group (under_4)")
+    sp.add_argument("--overdose", action="store_true", help="signs of overdose and the response")
+    sp = verb("withdrawal-restore", v_restore, "restore the dose used before an interruption (withdrawal)")
+    sp.add_argument("--previous", required=True, help="daily dose before the interruption, mcg/day")
+    sp.add_argument("--current", help="daily dose the pump is programmed with now, mcg/day")
+    sp.add_argument("--indication", choices=("spinal", "cerebral", "paediatric", "paediatric_u12"))
+    sp.add_argument("--initial", help="the profile's initial continuous dose, mcg/day (enables --restart)")

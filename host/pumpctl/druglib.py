@@ -9,6 +9,8 @@ Findings are dicts {"level", "rule", "message", ...}:
   refuse    - a hard limit: cannot be committed
   confirm   - needs `confirm_ratio` echoing "ratio_pct" (the > 2x rule)
   override  - a soft limit: needs an override reason (logged on the pump)
+  warn      - a clinical warning to show, never blocking (escalation/catheter, under 4 years,
+              renal impairment; library 1.2.0, requirements "clinical review gaps")
   info      - guidance (typical increments, usual dose)
 """
 import os
@@ -51,6 +53,8 @@ class DrugLibrary:
         self.flex = data["flex"]
         self.refill = data["refill"]
         self.holiday = data["holiday"]
+        self.escalation = data.get("escalation", {"window_days": 14})
+        self.paediatric = data.get("paediatric", {"unestablished_age_groups": ["under_4"]})
         self.profiles = data["profiles"]
         for name, p in self.profiles.items():
             if not p["hard_min_ug_day"] <= p["soft_min_ug_day"] <= p["soft_max_ug_day"] <= p["hard_max_ug_day"]:
@@ -69,6 +73,17 @@ class DrugLibrary:
         return {"hard_min_ng_day": p["hard_min_ug_day"] * UG, "hard_max_ng_day": p["hard_max_ug_day"] * UG,
                 "soft_min_ng_day": p["soft_min_ug_day"] * UG, "soft_max_ng_day": p["soft_max_ug_day"] * UG,
                 "titration_max_pct": p["titration_max_pct"], "refill_max_pct": p["refill_max_pct"]}
+
+    def profile_findings(self, profile):
+        """Warnings that follow from the profile alone (shown on every check and profile display)."""
+        if profile.get("age_group") in self.paediatric["unestablished_age_groups"]:
+            # AHFS: safety "in pediatric patients younger than 12 or 4 years of age, respectively, has not
+            # been established"; label: "Children should be of sufficient body mass to accommodate
+            # implantable pump for chronic infusion."
+            return [_f("warn", "PAED-UNDER-4", "under 4 years: the labeled paediatric dosing is for 4 years and "
+                       "older (safety not established below); the child must have sufficient body mass to "
+                       "accommodate the implanted pump")]
+        return []
 
     def stamp(self):
         return {"library": self.id, "version": self.version}
@@ -96,21 +111,24 @@ class DrugLibrary:
     # --- the change check -------------------------------------------------------------------
     def evaluate(self, profile, old_daily_ng, programme, conc_ug_ml, model_id=20, t_s=None,
                  initial_programme_t_s=None, last_increase_t_s=None, refill_t_s=None,
-                 override_reason=None, confirm_ratio=None, restart=False, old_programme=None):
+                 override_reason=None, confirm_ratio=None, restart=False, old_programme=None,
+                 renal_impairment=False):
         """Every finding for replacing a programme of `old_daily_ng` with `programme`.
 
-        `profile` is the pump's profile (profile_get). Times are pump t_s; None = unknown/never."""
+        `profile` is the pump's profile (profile_get). Times are pump t_s; None = unknown/never.
+        `renal_impairment` is host-only (the pump profile has no such flag): every increase warns."""
         try:
             facts = programme_facts(programme, conc_ug_ml, model_id)
         except PumpError as e:  # the pump-wide rules (schedule.normalise) refuse it outright
-            return [_f("refuse", CORE_RULES.get(e.code, "CORE-REFUSAL-NO-CHANGE"), "%s: %s" % (e.code, e.detail),
-                       code=e.code)]
+            return self.profile_findings(profile) + [
+                _f("refuse", CORE_RULES.get(e.code, "CORE-REFUSAL-NO-CHANGE"), "%s: %s" % (e.code, e.detail),
+                   code=e.code)]
         ind = profile["indication"]
         p = self.profile(ind)
         lim = self.limits_ng(ind)
         new = facts["daily_ng"]
         lo, hi = min(facts["day_totals_ng"]), max(facts["day_totals_ng"])
-        out = list(self.check_concentration(conc_ug_ml))
+        out = self.profile_findings(profile) + self.check_concentration(conc_ug_ml)
         if lo < lim["hard_min_ng_day"] or hi > lim["hard_max_ng_day"]:
             out.append(_f("refuse", _hard_id(ind), "daily %s mcg outside the %s range %d-%d mcg/day"
                           % (_rng(lo, hi), ind, p["hard_min_ug_day"], p["hard_max_ug_day"])))
@@ -128,6 +146,13 @@ class DrugLibrary:
         if old_daily_ng > 0 and new > old_daily_ng and not restart:
             out.extend(self._increase(profile, lim, old_daily_ng, new, t_s, initial_programme_t_s,
                                       last_increase_t_s, refill_t_s))
+            out.extend(self._escalation(profile, lim, old_daily_ng, new, t_s, last_increase_t_s))
+        if renal_impairment and old_daily_ng > 0 and _raised(old_daily_ng, old_programme, new,
+                                                             facts["peak_step_ng_day"], conc_ug_ml, model_id):
+            # AHFS: "it may be necessary to reduce either oral or intrathecal dosage in patients with
+            # impaired renal function"; label: "Renal Impairment / May need to reduce dose"
+            out.append(_f("warn", "RENAL-INCREASE", "renal impairment: baclofen is excreted in urine unchanged and "
+                          "the dose may need to be reduced - confirm this increase is intended"))
         first = initial_programme_t_s
         if (old_programme and not restart and t_s is not None and first is not None and t_s - first < DAY_S
                 and _rate_raised(old_programme, programme, conc_ug_ml, model_id)):
@@ -169,6 +194,25 @@ class DrugLibrary:
                           % ((new - old) * 100 // old, "refill" if at_refill else "titration", cap)))
         return out
 
+    def _escalation(self, profile, lim, old, new, t_s, last):
+        """ESC-CATHETER (design, see the library's [escalation]): a warning, never a refusal."""
+        pct = (new - old) * 100 // old
+        why = None
+        if (new - old) * 100 >= lim["titration_max_pct"] * old:
+            why = "step"
+        elif (profile.get("phase") == "maintenance" and t_s is not None and last is not None
+              and t_s - last < self.escalation["window_days"] * DAY_S):
+            why = "window"
+        if why is None:
+            return []
+        # label: "A sudden need for substantial dose escalation may indicate catheter complication."
+        # AHFS: "... the function of the pump and patency of the catheter should be checked."
+        what = ("+%d %% in one change (the titration cap is %d %%)" % (pct, lim["titration_max_pct"])
+                if why == "step" else "a second increase within %d days" % self.escalation["window_days"])
+        return [_f("warn", "ESC-CATHETER", "substantial escalation, %s: a sudden need for it may indicate a catheter "
+                   "complication; if the response does not improve, check the function of the pump and patency "
+                   "of the catheter" % what, change_pct=pct, why=why)]
+
     def guidance(self, indication, daily_ng):
         """Typical titration and refill increments with the doses they give (mcg/day, rounded down)."""
         p = self.profile(indication)
@@ -190,6 +234,16 @@ def _rate_raised(old_programme, programme, conc_ug_ml, model_id):
     old = schedule.normalise(old_programme, conc_ug_ml, m)
     return (clinical.step_peak_ng_day(new) > clinical.step_peak_ng_day(old)
             or clinical.periodic_bolus_ng(new) > clinical.periodic_bolus_ng(old))
+
+
+def _raised(old_ng, old_programme, new_ng, new_peak_ng, conc_ug_ml, model_id):
+    """An increase in the daily total or in the highest step rate (vs the old plan's, or its daily)."""
+    if new_ng > old_ng:
+        return True
+    old_peak = old_ng
+    if old_programme:
+        old_peak = clinical.step_peak_ng_day(schedule.normalise(old_programme, conc_ug_ml, pm.model(model_id)))
+    return new_peak_ng > old_peak
 
 
 def load(path=None):

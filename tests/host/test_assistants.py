@@ -223,3 +223,128 @@ def test_cli_errors_name_the_fix():
     assert rc == 2 and "14-28 days" in err
     rc, _, err = _cli("refill-plan", "--reservoir-ml", "10", "--conc", "500")
     assert rc == 2 and "fix:" in err
+
+
+# --- clinical review gaps (library 1.2.0) ----------------------------------------------------------
+@pytest.mark.req("SCR-BARBOTAGE", "SCR-SEQUENCE")
+def test_screening_plan_states_barbotage_over_1_min():
+    plan = A.screening_plan(start_t_s=1000)
+    assert "barbotage" in plan["administer"] and "at least 1 minute" in plan["administer"]
+    assert all(s["administer"] == plan["administer"] for s in plan["sequence"])
+    assert [s["dose_ng"] for s in plan["sequence"]] == [50000, 75000, 100000] and plan["warnings"] == []
+    _, out, _ = _cli("screening")
+    assert "barbotage over at least 1 minute" in out
+
+
+@pytest.mark.req("SCR-BRAIN-INJURY-1Y")
+def test_screening_warns_within_a_year_of_a_brain_injury():
+    start = 400 * DAY
+    year = 365 * DAY
+    w = A.screening_plan(start_t_s=start, brain_injury_t_s=start - year + 1)["warnings"]
+    assert [x["rule"] for x in w] == ["SCR-BRAIN-INJURY-1Y"] and w[0]["level"] == "warn"
+    assert "one year" in w[0]["message"] and w[0]["wait_until_t_s"] == start + 1
+    assert A.screening_plan(start_t_s=start, brain_injury_t_s=start - year)["warnings"] == []
+    assert A.screening_plan(start_t_s=start)["warnings"] == []                      # no injury date: no finding
+    with pytest.raises(ValueError):
+        A.screening_plan(start_t_s=start, brain_injury_t_s=start + 1)             # an injury after the screening
+    import json
+    rc, out, _ = _cli("screening", "--start", "2026-03-01", "--injury-date", "2025-06-01", "--json")
+    assert rc == 0 and [x["rule"] for x in json.loads(out)["warnings"]] == ["SCR-BRAIN-INJURY-1Y"]
+    rc, out, _ = _cli("screening", "--start", "2026-03-01", "--injury-date", "2025-06-01")
+    assert rc == 0 and "WARNING" in out and "2026-06-01" in out
+    rc, out, _ = _cli("screening", "--start", "2026-03-01", "--injury-date", "2025-02-28", "--json")
+    assert rc == 0 and json.loads(out)["warnings"] == []
+
+
+@pytest.mark.req("PAED-UNDER-4", "PAED-BODY-MASS")
+def test_under_4_warning_in_the_profile_and_screening_assistants():
+    u4 = clinical.validate_profile({"indication": "paediatric_u12", "age_group": "under_4"})
+    assert [f["rule"] for f in A.profile_findings(u4)] == ["PAED-UNDER-4"]
+    assert A.profile_findings(clinical.validate_profile({"indication": "spinal"})) == []
+    w = A.screening_plan(small_child=True, age_group="under_4")["warnings"]
+    assert [f["rule"] for f in w] == ["PAED-UNDER-4"] and "body mass" in w[0]["message"]
+    import json
+    rc, out, _ = _cli("screening", "--small-child", "--age-group", "under_4", "--json")
+    assert rc == 0 and [f["rule"] for f in json.loads(out)["warnings"]] == ["PAED-UNDER-4"]
+    rc, out, _ = _cli("druglib", "--indication", "paediatric_u12", "--age-group", "under_4")
+    assert rc == 0 and "WARNING PAED-UNDER-4" in out and "4 years" in out
+    rc, out, _ = _cli("druglib", "--indication", "paediatric_u12", "--age-group", "under_4", "--json")
+    assert rc == 0 and [f["rule"] for f in json.loads(out)["warnings"]] == ["PAED-UNDER-4"]
+
+
+@pytest.mark.req("RENAL-INCREASE")
+def test_profile_findings_carry_renal_impairment():
+    f = A.profile_findings(clinical.validate_profile({"indication": "spinal"}), renal_impairment=True)
+    assert [x["rule"] for x in f] == ["RENAL-INCREASE"] and "reduce" in f[0]["message"]
+
+
+@pytest.mark.req("STORAGE-NOTE")
+def test_refill_plan_carries_the_storage_note():
+    p = A.refill_plan({"mode": "continuous", "dose_ng_day": 500000}, 2000, 18000000, 0)
+    for needle in ("30 °C", "do not freeze", "do not heat sterilize"):
+        assert needle in p["storage"], needle
+    import json
+    rc, out, _ = _cli("refill-plan", "--daily", "500", "--conc", "2000", "--reservoir-ml", "18", "--json")
+    assert rc == 0 and json.loads(out)["storage"] == p["storage"]
+    rc, out, _ = _cli("refill-plan", "--daily", "500", "--conc", "2000", "--reservoir-ml", "18")
+    assert rc == 0 and "storage: store at or below 30 °C" in out and "do not freeze" in out
+
+
+@pytest.mark.req("OVERDOSE-SIGNS", "OVERDOSE-RESPONSE")
+def test_overdose_response_note():
+    o = A.overdose_response()
+    for sign in ("drowsiness", "respiratory depression", "rostral progression of hypotonia", "coma"):
+        assert sign in o["signs"], sign
+    assert any("emptying of the pump reservoir" in x for x in o["actions"])
+    import json
+    rc, out, _ = _cli("druglib", "--overdose")
+    assert rc == 0 and "OVERDOSE" in out and "emptying of the pump reservoir" in out and "drowsiness" in out
+    rc, out, _ = _cli("druglib", "--overdose", "--json")
+    assert rc == 0 and json.loads(out)["overdose"]["signs"] == o["signs"]
+
+
+def _pump_at(profile, daily_ng):
+    hal = SimHal(start_t_s=0, flash=MemoryFlash())
+    ctl = Controller(hal, model_id=20, build="test")
+    ctl.boot()
+
+    def c(name, **a):
+        return ctl.command(name, a, "clinician")
+    st = c("refill_stage", withdrawn_nl=0, added_nl=20000000, conc_ug_ml=500)
+    c("refill_commit", hash=st["hash"])
+    c("profile_set", profile=profile)
+    st = c("programme_stage", programme={"mode": "continuous", "dose_ng_day": daily_ng}, override_reason="start")
+    c("programme_commit", hash=st["hash"])
+    hal.advance_s(2 * DAY)
+    return hal, ctl, c
+
+
+@pytest.mark.req("WITHDRAWAL-RESTORE")
+def test_restart_after_interruption_restores_the_previous_dose():
+    r = A.restart_after_interruption(400000)
+    assert r["programme"] == {"mode": "continuous", "dose_ng_day": 400000} and r["unchanged"] is False
+    assert "at or near the dosage used prior to interruption" in r["note"] and "overdose" in r["note"]
+    assert "drowsiness" in r["monitor"]
+    same = A.restart_after_interruption(400000, current_ng_day=400000)
+    assert same["unchanged"] is True and same["stage_args"] == {}
+    with pytest.raises(ValueError):
+        A.restart_after_interruption(0)
+    with pytest.raises(ValueError):                                            # outside the indication's range
+        A.restart_after_interruption(2100000, profile={"indication": "spinal"})
+    # the pump accepts the restoration up to the profile's initial dose (restart=true, 2x confirmed)
+    prof = {"indication": "spinal", "initial_ng_day": 200000}                  # the pump caps initial at 2x 100 mcg
+    hal, ctl, c = _pump_at(prof, 24000)                                        # e.g. held at a minimum after repair
+    r = A.restart_after_interruption(180000, current_ng_day=ctl.daily_ng(), profile=ctl.profile)
+    assert r["stage_args"]["restart"] is True and r["stage_args"]["confirm_ratio"] == 180000 * 100 // 24000
+    assert [f for f in r["findings"] if f["level"] == "warn"] == []
+    st = c("programme_stage", programme=r["programme"], **r["stage_args"])
+    c("programme_commit", hash=st["hash"])
+    assert ctl.daily_ng() == 180000
+    # above the initial dose the pump's caps apply: the assistant says so instead of promising a restore
+    r = A.restart_after_interruption(400000, current_ng_day=180000, profile=ctl.profile)
+    assert "restart" not in r["stage_args"] and [f["rule"] for f in r["findings"]] == ["WITHDRAWAL-RESTORE"]
+    rc, out, _ = _cli("withdrawal-restore", "--previous", "400", "--json")
+    import json
+    assert rc == 0 and json.loads(out)["programme"]["dose_ng_day"] == 400000
+    rc, out, _ = _cli("withdrawal-restore", "--previous", "400", "--current", "24")
+    assert rc == 0 and "400 mcg/day" in out and "--confirm-ratio 1666" in out

@@ -233,3 +233,71 @@ def test_host_and_pump_agree_on_random_changes(ind, maint, first, wait1, second,
         pump_ok = False
         assert any(f.get("code") == e.code or f["level"] != "info" for f in host)
     assert pump_ok == (host == []), (old, new, host)
+
+
+# --- clinical review gaps (library 1.2.0): warnings, never blocking ---------------------------------
+def _warns(findings):
+    return [f["rule"] for f in findings if f["level"] == "warn"]
+
+
+@pytest.mark.req("ESC-CATHETER", "ESC-PATENCY")
+@pytest.mark.parametrize("ind,cap", [("spinal", 30), ("cerebral", 15)])
+def test_substantial_increase_warns_of_a_catheter_complication(ind, cap):
+    prof = {"indication": ind}
+    below = LIB.evaluate(prof, 100000, cont(100000 + cap * 1000 - 1000), 2000)
+    assert "ESC-CATHETER" not in _warns(below)
+    at = LIB.evaluate(prof, 100000, cont(100000 + cap * 1000), 2000, t_s=T0)
+    w = [f for f in at if f["rule"] == "ESC-CATHETER"][0]
+    assert w["level"] == "warn" and w["change_pct"] == cap and w["why"] == "step"
+    assert "catheter complication" in w["message"] and "patency of the catheter" in w["message"]
+    assert druglib.blocking(at) == []                                   # a warning, not a stop
+    above = LIB.evaluate(prof, 100000, cont(100000 + cap * 1000 + 1000), 2000)
+    assert "ESC-CATHETER" in _warns(above)                             # refused by the cap and warned
+    assert "ESC-CATHETER" not in _warns(LIB.evaluate(prof, 100000, cont(90000), 2000))     # decreases never
+
+
+@pytest.mark.req("ESC-CATHETER")
+def test_repeated_increases_in_maintenance_warn_within_the_window():
+    maint = {"indication": "spinal", "phase": "maintenance"}
+    win = LIB.data["escalation"]["window_days"] * 86400
+    kw = dict(t_s=T0, refill_t_s=T0 - 60)
+    f = LIB.evaluate(maint, 500000, cont(550000), 2000, last_increase_t_s=T0 - win + 1, **kw)
+    w = [x for x in f if x["rule"] == "ESC-CATHETER"]
+    assert len(w) == 1 and w[0]["why"] == "window" and w[0]["level"] == "warn"
+    assert druglib.blocking(f) == []
+    assert "ESC-CATHETER" not in _warns(LIB.evaluate(maint, 500000, cont(550000), 2000, last_increase_t_s=T0 - win,
+                                                     **kw))
+    assert "ESC-CATHETER" not in _warns(LIB.evaluate(maint, 500000, cont(550000), 2000, **kw))  # no earlier increase
+    # titration: one increase a day is the labeled process, not an escalation
+    tit = LIB.evaluate({"indication": "spinal"}, 500000, cont(550000), 2000, t_s=T0, last_increase_t_s=T0 - 86400)
+    assert "ESC-CATHETER" not in _warns(tit)
+
+
+@pytest.mark.req("PAED-UNDER-4", "PAED-BODY-MASS")
+def test_under_4_warns_on_every_evaluate():
+    u4 = clinical.validate_profile({"indication": "paediatric_u12", "age_group": "under_4"})
+    for old, new in ((0, 100000), (100000, 105000), (100000, 90000), (100000, 5000000)):
+        f = LIB.evaluate(u4, old, cont(new), 500)
+        w = [x for x in f if x["rule"] == "PAED-UNDER-4"]
+        assert len(w) == 1 and w[0]["level"] == "warn", (old, new)
+        assert "4 years" in w[0]["message"] and "body mass" in w[0]["message"]
+    assert druglib.blocking(LIB.evaluate(u4, 100000, cont(105000), 500, t_s=T0)) == []
+    four = clinical.validate_profile({"indication": "paediatric_u12", "age_group": "4-11"})
+    assert "PAED-UNDER-4" not in _warns(LIB.evaluate(four, 100000, cont(105000), 500))
+    assert _warns(LIB.profile_findings(u4)) == ["PAED-UNDER-4"] and LIB.profile_findings(four) == []
+
+
+@pytest.mark.req("RENAL-INCREASE")
+def test_renal_impairment_makes_any_increase_a_warning():
+    sp = {"indication": "spinal"}
+    f = LIB.evaluate(sp, 500000, cont(501000), 2000, renal_impairment=True)
+    w = [x for x in f if x["rule"] == "RENAL-INCREASE"]
+    assert len(w) == 1 and w[0]["level"] == "warn" and "renal" in w[0]["message"]
+    assert druglib.blocking(f) == []
+    assert "RENAL-INCREASE" not in _warns(LIB.evaluate(sp, 500000, cont(501000), 2000))            # default off
+    assert "RENAL-INCREASE" not in _warns(LIB.evaluate(sp, 500000, cont(500000), 2000, renal_impairment=True))
+    assert "RENAL-INCREASE" not in _warns(LIB.evaluate(sp, 500000, cont(450000), 2000, renal_impairment=True))
+    # a flex plan whose mean day is unchanged but whose night step is higher is an increase too
+    night = {"mode": "flex", "steps": [{"effect_min": 420, "dose_ng_day": 450000, "shape": "step"},
+                                       {"effect_min": 1320, "dose_ng_day": 700000, "shape": "step"}]}
+    assert "RENAL-INCREASE" in _warns(LIB.evaluate(sp, 500000, night, 2000, renal_impairment=True))

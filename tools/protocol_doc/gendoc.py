@@ -133,6 +133,11 @@ CMDS = [
         "sim_fault",
         "Test builds: `fault` one of motor_stall, battery_drain (`nah`), flash_fail (`writes`), power_loss (`after_bytes`), serial_noise (`ppm`).",
     ),
+    (
+        "sim_reset",
+        "sim_reset",
+        "Test builds, service role: factory reset. Erases the persisted state, the event log and the keys (only the dev service key of test builds is left), then reboots the firmware through the power-loss path. **There is no reply**: the firmware reboots before the link can write one, so the host sees a timeout (a board's USB port also goes away and comes back: reconnect). The first frame after the reboot is the pushed `boot` event (`seq` 1, `unclean: false`, state `stopped`). The pump clock goes on from the RTC: the firmware writes the current pump time into it first (boards whose RTC does not survive the reset lose it; `hil/dut.py` `factory_reset()` sets it again).",
+    ),
 ]
 
 cmd_sections = []

@@ -12,8 +12,18 @@ import auth
 from compat import hexlify
 from hal_sim import SimHal
 from runtime import PumpRuntime
+from flash import PowerLoss
 
-hal = SimHal(start_t_s=0)
+
+
+class RtcSimHal(SimHal):
+    """SimHal with an RTC the firmware can set (time_set, sim_reset), as the board's PicoHal."""
+
+    def set_rtc_s(self, t_s):
+        self.rtc_base_s = t_s - self.mono_s
+
+
+hal = RtcSimHal(start_t_s=0)
 rt = PumpRuntime(hal, model_id=20, serial="ITB-000042", build="test")
 boot = rt.boot()
 out = []
@@ -118,6 +128,21 @@ for label, raw in [
     show(label, raw if len(raw) < 200 else raw[:60] + b"...(%d bytes)...\n" % len(raw), rt.feed(raw))
 ev = rt.link.event("alarm_raised", {"name": "low_reservoir", "class": "noncritical"}, 86400 * 720)
 show("event", b"", ev)
+# sim_reset (test builds): no reply - the firmware erases its flash and reboots through the
+# power-loss path; the next frames on the line are the fresh boot's events.
+state["skey"] = None
+login("service", auth.dev_service_key("ITB-000042"))
+state["id"] += 1
+state["sq"] += 1
+tx = protocol.encode(auth.sign(state["skey"], {"id": state["id"], "cmd": "sim_reset", "args": {}, "sq": state["sq"]}))
+try:
+    rt.feed(tx)
+    raise SystemExit("sim_reset did not reboot the firmware")
+except PowerLoss:
+    pass
+hal.advance_s(2)
+rt = PumpRuntime(hal, model_id=20, serial="ITB-000042", build="test")
+show("sim_reset", tx, rt.boot())
 json.dump([(label_, t.decode(), r.decode()) for label_, t, r in out], open(os.path.join(HERE, "transcript.json"), "w"), indent=1)
 for label_, t, r in out:
     print("##", label_)

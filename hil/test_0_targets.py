@@ -123,9 +123,14 @@ def test_board_target_over_socket_and_rfc2217(emulator, tmp_path):
             d = dutmod.Dut(dutmod.BoardTarget(url), frames)
             try:
                 assert d.info["serial"] == "HILRIG01" and d.port == url
-                assert d.caps == {"warp", "faults"}  # test build; no power_cycle_cmd in a rig file
+                assert d.caps == {"warp", "faults", "reset"}  # test build; no power_cycle_cmd in a rig file
                 d.provision_keys()
                 assert d.request("time_set", {"t_s": 100000000})["t_s"] == 100000000
+                if url == emulator.tcp_url:   # (the RFC 2217 bridge here serves one connection only)
+                    # what the fixture does before each test on a board: reset, reconnect over the URL
+                    res = d.factory_reset()
+                    assert res["clock_restored"] and res["t_after"] >= 100000000, res   # SimHal RTC ignores time_set
+                    assert "clinician" not in d.keys and d.status()["mode"] == "none"
             finally:
                 d.close()
                 frames.close()

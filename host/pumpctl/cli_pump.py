@@ -172,8 +172,10 @@ def cmd_profile(ctx):
         prof, changed = s.request("profile_set", {"profile": new})["profile"], True
     lib = druglib.load()
     limits = lib.limits_ng(prof["indication"]) if prof.get("indication") in lib.profiles else None
+    from . import assistants
+    findings = assistants.profile_findings(prof, lib=lib) if prof.get("indication") else []
     obj = {"serial": s.serial, "profile": prof, "changed": changed, "limits": limits, "druglib": lib.stamp(),
-           "risk_banner": _banner(prof)}
+           "risk_banner": _banner(prof), "findings": findings}
 
     def text():
         if not prof:
@@ -182,6 +184,8 @@ def cmd_profile(ctx):
             return
         if obj["risk_banner"]:
             ctx.out.write(obj["risk_banner"] + "\n")
+        for line in render.finding_lines(findings):
+            ctx.out.write(line + "\n")
         rows = [(k, _pv(k, prof.get(k))) for k in ("indication", "age_group", "phase", "risk", "implant_t_s",
                                                    "initial_ng_day")]
         if limits:

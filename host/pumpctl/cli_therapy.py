@@ -230,6 +230,8 @@ def add_verbs(verb):
                     help="confirm a dose more than twice the current one: the percentage the pump states")
     sp.add_argument("--override-reason", metavar="TEXT", help="reason for leaving the typical range (logged)")
     sp.add_argument("--restart", action="store_true", help="restart at the profile's initial dose after a holiday")
+    sp.add_argument("--renal-impairment", action="store_true",
+                    help="patient has impaired renal function: any increase is flagged (label: may need to reduce dose)")
     sp = verb("refill", cmd_refill, "stage a refill (withdrawn, added, concentration), confirm, commit, verify",
               json=True)
     sp.add_argument("--withdrawn-ml", required=True, help="volume withdrawn from the reservoir, mL")

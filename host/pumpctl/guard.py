@@ -72,7 +72,8 @@ def check_library(ctx, s, st, old, rx, hist=None):
     def evaluate(reason, ratio):
         return lib.evaluate(prof, old_ng, rx["programme"], rx["conc_ug_ml"], s.info.get("model", 20), st["t_s"],
                             override_reason=reason, confirm_ratio=ratio, restart=a.restart,
-                            old_programme=old.get("programme"), **hist)
+                            old_programme=old.get("programme"),
+                            renal_impairment=getattr(a, "renal_impairment", False), **hist)
 
     found = evaluate(reason, a.confirm_ratio)
     info.update(applied=True, profile=prof, findings=found)

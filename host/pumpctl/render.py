@@ -157,7 +157,7 @@ def parse_iso(text, what="date"):
     return int(dt.timestamp()) - PUMP_EPOCH_UNIX
 
 
-LEVEL_TAGS = {"refuse": "REFUSED", "confirm": "CONFIRM", "override": "OVERRIDE", "info": "note"}
+LEVEL_TAGS = {"refuse": "REFUSED", "confirm": "CONFIRM", "override": "OVERRIDE", "warn": "WARNING", "info": "note"}
 
 
 def finding_lines(findings):

@@ -200,3 +200,11 @@ def test_no_profile_on_a_test_build_programmes_with_a_note(pump):
     setup(pump)
     r = pump.ok("programme", rx(pump, "plain", 500), "--yes")
     assert "no patient profile" in r.err and "not applied (test build)" in r.err
+
+
+@pytest.mark.req("PAED-UNDER-4")
+def test_profile_verb_shows_the_under_4_warning(pump):
+    assert pump.run("provision").rc == 0
+    res = pump.run("profile", "--indication", "paediatric_u12", "--age-group", "under_4", "--yes")
+    assert res.rc == 0, res
+    assert "WARNING PAED-UNDER-4" in res.out

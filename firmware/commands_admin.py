@@ -197,11 +197,9 @@ def sim_fault(ctl, args, t):
 
 def sim_reset(ctl, args, t):
     """Factory reset (test builds; the link refuses it on clinical ones): erase the persisted
-    state, the event log and the keys, then reboot through the power-loss path. There is no
-    reply: PowerLoss propagates out of PumpRuntime.feed before the link can encode one, and the
-    runner (emulator supervisor, board main.py) boots the firmware again on the erased flash;
-    its first pushed event is `boot` (docs/hil.md, "Factory reset")."""
-    from flash import PowerLoss
+    state, the event log and the keys, answer, then reboot: the runtime raises PowerLoss on its
+    next tick and the runner (emulator supervisor, board main.py) boots the firmware again on
+    the erased flash; its first pushed event is `boot` (docs/hil.md, "Factory reset")."""
     hal = ctl.hal
     if hasattr(hal, "set_rtc_s"):   # the pump clock goes on from the RTC after the reboot
         hal.set_rtc_s(t)
@@ -213,4 +211,5 @@ def sim_reset(ctl, args, t):
     if hasattr(flash, "names"):     # anything else the firmware keeps on flash
         for name in flash.names():
             flash.remove(name)
-    raise PowerLoss()
+    ctl.reboot_pending = True       # nothing may write flash again before the reboot
+    return {"rebooting": True}

@@ -62,6 +62,7 @@ class Controller:
         self._last_save_t = 0
         self._now = 0                 # time used by FSM actions
         self._resume_after_boot = False
+        self.reboot_pending = False   # set by sim_reset: answer, then reboot on the next tick
 
     # --- clock -----------------------------------------------------------------------
     def now_s(self):
@@ -115,11 +116,13 @@ class Controller:
         handler = dispatch.handlers().get(cmd)
         if handler is None:
             raise PumpError("E_UNKNOWN_CMD", cmd)
+        if self.reboot_pending:
+            raise PumpError("E_STATE", "rebooting after a factory reset")
         t = self.now_s()
         self.advance(t)
         self.comms += 1
         res = handler(self, args or {}, t)
-        if cmd not in dispatch.READ_ONLY:
+        if cmd not in dispatch.READ_ONLY and not self.reboot_pending:
             self.save()
         return res
 

@@ -30,6 +30,9 @@ class PumpRuntime:
         """Steady state: two small-int additions and a compare; allocates nothing."""
         if self.hal.monotonic_s() + self.ctl.clock_offset_s < self._due_s:
             return b""
+        if self.ctl.reboot_pending:
+            from flash import PowerLoss
+            raise PowerLoss("factory reset")   # the runner reboots the firmware, as after a power cut
         self.ctl.advance(self.ctl.now_s())
         return self._after()
 
@@ -42,8 +45,14 @@ class PumpRuntime:
         return self._due_s
 
     def _after(self):
+        if self.ctl.reboot_pending:
+            self._due_s = 0           # the next tick reboots
+            return self._events()
         due = self.ctl.next_due_s()
         self._due_s = due if due is not None else self.ctl.t_s + 3600
+        return self._events()
+
+    def _events(self):
         if not self.ctl.pushed:
             return b""
         out = b""

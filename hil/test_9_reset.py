@@ -22,6 +22,7 @@ def assert_factory_fresh(dut, clock_restored):
 
 
 @pytest.mark.needs("reset")
+@pytest.mark.req("HIL-KNOWN-STATE")
 def test_factory_reset_erases_state_log_and_keys_and_keeps_the_clock(dut):
     """Proves sim_reset returns a used pump to factory state (issue 4, HIL: every test starts
     from a known state): programme, fill, settings, event log and provisioned keys are gone,
@@ -47,6 +48,7 @@ def test_factory_reset_erases_state_log_and_keys_and_keeps_the_clock(dut):
 
 
 @pytest.mark.needs("reset", "warp")
+@pytest.mark.req("HIL-KNOWN-STATE")
 def test_pump_runs_therapy_again_after_factory_reset_and_a_warped_clock_is_kept(dut):
     """Proves a reset pump is fully usable (keys provisioned again, fill, programme, infusing) and
     that the fixture keeps pump time monotonic: after a day of sim_warp the emulator's RTC is

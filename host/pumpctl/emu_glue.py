@@ -106,7 +106,8 @@ class Supervisor:
             return self.s.tick(mono_s)
         except BaseException as e:  # PowerLoss derives from BaseException on purpose
             if type(e).__name__ == "PowerLoss":
-                why = "after power loss mid-write; booting from flash"
+                why = ("after a factory reset" if e.args and e.args[0] == "factory reset"
+                       else "after power loss mid-write") + "; booting from flash"
             elif isinstance(e, Exception) and self.crashes < self.MAX_BOOT_CRASHES:
                 self.crashes += 1
                 why = "by watchdog after firmware exception: " + _exc_text(e).strip().replace("\n", " | ")

@@ -88,10 +88,13 @@ def in_use_pump(hal):
 
 
 def reset_and_reboot(hal, host, off_s=7):
-    """sim_reset: the pump dies before it can reply (PowerLoss); then boots again `off_s` later."""
+    """sim_reset: the pump answers, refuses anything else, reboots on its next tick (PowerLoss);
+    then boots again `off_s` later."""
+    assert host.ok("sim_reset") == {"rebooting": True}
+    assert host.send("status")["err"]["code"] == "E_STATE"
     try:
-        host.send("sim_reset")
-        raise AssertionError("sim_reset returned instead of rebooting")
+        host.rt.tick()
+        raise AssertionError("the tick after sim_reset did not reboot")
     except PowerLoss:
         pass
     hal.advance_s(off_s)
@@ -177,3 +180,9 @@ def test_sim_reset_is_refused_on_clinical_builds_and_erases_nothing():
     r = host.send("sim_reset")
     assert not r["ok"] and r["err"]["code"] == "E_TEST_BUILD_ONLY", r
     assert sorted(hal.flash.names()) == names and rt.ctl.log.last_seq == 1
+
+
+REQS = {
+    "test_sim_reset_erases_state_log_and_keys_and_keeps_the_clock": ["HIL-KNOWN-STATE"],
+    "test_sim_reset_is_refused_on_clinical_builds_and_erases_nothing": ["HIL-KNOWN-STATE"],
+}

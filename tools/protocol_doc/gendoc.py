@@ -136,7 +136,7 @@ CMDS = [
     (
         "sim_reset",
         "sim_reset",
-        "Test builds, service role: factory reset. Erases the persisted state, the event log and the keys (only the dev service key of test builds is left), then reboots the firmware through the power-loss path. **There is no reply**: the firmware reboots before the link can write one, so the host sees a timeout (a board's USB port also goes away and comes back: reconnect). The first frame after the reboot is the pushed `boot` event (`seq` 1, `unclean: false`, state `stopped`). The pump clock goes on from the RTC: the firmware writes the current pump time into it first (boards whose RTC does not survive the reset lose it; `hil/dut.py` `factory_reset()` sets it again).",
+        "Test builds, service role: factory reset. Erases the persisted state, the event log and the keys (only the dev service key of test builds is left), answers `{\"rebooting\": true}`, refuses every other command, and reboots the firmware through the power-loss path on its next tick (a board's USB port goes away and comes back: reconnect; it may drop before the reply leaves). The first frame after the reboot is the pushed `boot` event (`seq` 1, `unclean: false`, state `stopped`). The pump clock goes on from the RTC: the firmware writes the current pump time into it first (boards whose RTC does not survive the reset lose it; `hil/dut.py` `factory_reset()` sets it again).",
     ),
 ]
 

@@ -128,21 +128,22 @@ for label, raw in [
     show(label, raw if len(raw) < 200 else raw[:60] + b"...(%d bytes)...\n" % len(raw), rt.feed(raw))
 ev = rt.link.event("alarm_raised", {"name": "low_reservoir", "class": "noncritical"}, 86400 * 720)
 show("event", b"", ev)
-# sim_reset (test builds): no reply - the firmware erases its flash and reboots through the
+# sim_reset (test builds): the pump answers, then its next tick reboots it through the
 # power-loss path; the next frames on the line are the fresh boot's events.
 state["skey"] = None
 login("service", auth.dev_service_key("ITB-000042"))
 state["id"] += 1
 state["sq"] += 1
 tx = protocol.encode(auth.sign(state["skey"], {"id": state["id"], "cmd": "sim_reset", "args": {}, "sq": state["sq"]}))
+reply = rt.feed(tx)
 try:
-    rt.feed(tx)
+    rt.tick()
     raise SystemExit("sim_reset did not reboot the firmware")
 except PowerLoss:
     pass
 hal.advance_s(2)
 rt = PumpRuntime(hal, model_id=20, serial="ITB-000042", build="test")
-show("sim_reset", tx, rt.boot())
+show("sim_reset", tx, reply + rt.boot())
 json.dump([(label_, t.decode(), r.decode()) for label_, t, r in out], open(os.path.join(HERE, "transcript.json"), "w"), indent=1)
 for label_, t, r in out:
     print("##", label_)

@@ -38,6 +38,10 @@ CONFIRM_RATIO_PCT = const(200)
 # ("avoid abrupt discontinuation").
 DECREASE_SOFT_PCT = const(20)
 REASON_MAX = const(80)
+# Design choice: "the dosage used prior to interruption" (AHFS, withdrawal treatment) is the
+# highest daily dose committed in the last 30 days; the pump keeps that history.
+RESTORE_WINDOW_S = const(2592000)
+HISTORY_MAX = const(32)
 # label: "double the screening dose that gave a positive effect" and the final screening dose
 # is "2mL (100mcg)": no initial daily dose exceeds 200 mcg/day.
 INITIAL_MAX_NG_DAY = const(200000)
@@ -182,6 +186,16 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
                         % (lo_day, hi_day, prof["indication"], r[0], r[1]))
     checks.append({"rule": "DL-HARD", "min_ng_day": r[0], "max_ng_day": r[1]})
     restart = args.get("restart") is True
+    restore = args.get("restore") is True
+    if restore:
+        ceiling = restore_ceiling_ng(ctl, t_s)
+        if new_daily_ng > ceiling:
+            raise PumpError("E_CLINICAL_LIMIT", "restore is allowed up to the highest daily dose of the last 30 days "
+                            "(%d ng/day)" % ceiling)
+        if _reason(args) is None:
+            raise PumpError("E_OVERRIDE_REQUIRED", "RESTORE: restoring the dose used before an interruption; "
+                            "resend with override_reason")
+        checks.append({"rule": "RESTORE", "override": reason_id(_reason(args)), "value": new_daily_ng})
     if restart:
         init = prof.get("initial_ng_day")
         if init is None or new_daily_ng > init:
@@ -198,14 +212,14 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
                  "resend with confirm_ratio=%d" % (pct, old_daily_ng, pct))
         checks.append({"rule": "CONFIRM-2X", "ratio_pct": pct})
     first = ctl.initial_programme_t_s
-    if first is not None and t_s - first < DAY_S and not restart and (
+    if first is not None and t_s - first < DAY_S and not restart and not restore and (
             peak > step_peak_ng_day(ctl.programme) or bolus_ng > periodic_bolus_ng(ctl.programme)):
         # label: "No dose increases should be given in the first 24 hrs" - a flex step or periodic
         # bolus that raises the rate at some hour is an increase too, whatever the daily total.
         raise PumpError("E_FIRST_24H", "a step or periodic bolus raises the rate within 24 h of the initial "
                         "programme (%d s left)" % (first + DAY_S - t_s))
     increase = old_daily_ng > 0 and new_daily_ng > old_daily_ng
-    if increase and not restart:
+    if increase and not restart and not restore:
         _check_increase(ctl, prof, r, old_daily_ng, new_daily_ng, t_s, checks)
     reason = _reason(args)
     soft = []
@@ -252,7 +266,18 @@ def _check_increase(ctl, prof, r, old, new, t_s, checks):
     checks.append({"rule": "REFILL-CAP" if at_refill else "TIT-CAP", "max_pct": cap})
 
 
+def restore_ceiling_ng(ctl, t_s):
+    """Highest of the current daily dose and those committed in the last 30 days."""
+    best = ctl.daily_ng()
+    for t, ng in ctl.dose_history:
+        if t > t_s - RESTORE_WINDOW_S and ng > best:
+            best = ng
+    return best
+
+
 def on_commit(ctl, old_daily_ng, new_daily_ng, t_s, checks):
+    ctl.dose_history = [h for h in ctl.dose_history if h[0] > t_s - RESTORE_WINDOW_S][-(HISTORY_MAX - 1):] \
+        + [[t_s, new_daily_ng]]
     restart = False
     for c in checks or ():
         if "override" in c:
@@ -260,6 +285,8 @@ def on_commit(ctl, old_daily_ng, new_daily_ng, t_s, checks):
             ctl._log("override", c["override"], c["value"])
         if c["rule"] == "HOL-RESTART":
             restart = True
+        if c["rule"] == "RESTORE":
+            ctl.last_increase_t_s = t_s   # a restore counts as the day's increase
     if ctl.initial_programme_t_s is None or restart:
         ctl.initial_programme_t_s = t_s
     if (new_daily_ng > old_daily_ng and old_daily_ng > 0) or restart:

@@ -5,6 +5,7 @@ from alarms import CATALOGUE
 from eventlog import NAMES as LOG_NAMES
 from commands import _int, LOG_PAGE
 import battery as bat
+import clinical
 
 NOT_CLEARABLE = ("eos", "eri")   # causes that persist until the pump is replaced
 MAX_WARP_S = 10 * 366 * 86400
@@ -121,7 +122,6 @@ def settings_set(ctl, args, t):
         if k in args:
             s[k] = _int(args, k, 0 if k != "pb_duration_min" else 1, hi)
     if s["pb_dose_ng"] > 0 and s["pb_max_24h"] > 0:
-        import clinical
         clinical.check_patient_bolus_settings(ctl, s["pb_dose_ng"], s["pb_max_24h"])
     offset = args.get("utc_offset_s")
     if offset is not None:
@@ -139,11 +139,10 @@ def profile_get(ctl, args, t):
     # The clinical history the titration rules run on, so any programmer checks the same facts.
     return {"profile": ctl.profile, "history": {
         "initial_programme_t_s": ctl.initial_programme_t_s, "last_increase_t_s": ctl.last_increase_t_s,
-        "refill_t_s": ctl.refill_t_s}}
+        "refill_t_s": ctl.refill_t_s, "restore_ceiling_ng": clinical.restore_ceiling_ng(ctl, t)}}
 
 
 def profile_set(ctl, args, t):
-    import clinical
     prof = args.get("profile")
     if type(prof) is not dict:
         raise PumpError("E_BAD_ARGS", "profile must be an object")

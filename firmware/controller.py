@@ -9,8 +9,8 @@ from protocol import PumpError
 import pumpmodel as pm
 import schedule
 import battery as bat
-from delivery import Ledger, first_true
-from alarms import Alarms
+from delivery import Ledger, first_true, HORIZON_S
+from alarms import Alarms, CATALOGUE as ALARMS
 from fsm import Machine, ROWS, INITIAL
 from store import StateStore
 from eventlog import EventLog, CODES as LOG
@@ -56,6 +56,7 @@ class Controller:
         self.keyring = Keyring(dev_serial=serial if build == "test" else None)
         self.patient_boluses = []     # t_s of accepted patient boluses in the last 24 h
         self.bolus_doses = []         # [t_s, dose_ng] of clinician and patient boluses, last 24 h
+        self.dose_history = []        # [t_s, daily_ng] of programme commits, last 30 days (restore)
         self.bolus_kind = None
         self.staged = None            # (kind, payload, hash) - volatile by design
         self._events = {}             # kind -> t_s of the next scheduled happening
@@ -188,10 +189,10 @@ class Controller:
             return
         self._now = t_s
         if log:
-            self._log("alarm_raised", _alarm_id(name))
+            self._log("alarm_raised", ALARMS[name][0])
         self.hal.buzzer(self.alarms.pattern())
         self.hal.led("alarm")
-        self._push("alarm_raised", {"name": name, "class": _alarm_class(name)})
+        self._push("alarm_raised", {"name": name, "class": ALARMS[name][1]})
         if self.alarms.has_critical() and self.fsm.state in ("infusing", "bolus", "stopped"):
             self.fire("critical_alarm", t_s)
 
@@ -313,7 +314,7 @@ class Controller:
     PERSIST = ("clock_offset_s", "clock_set", "last_sync_t_s", "programme", "initial_programme_t_s",
                "last_increase_t_s",
                "conc_ug_ml", "fill_nl", "refill_t_s", "strokes_fill", "strokes_total", "comms", "drain_nah",
-               "implant_t_s", "eri_t_s", "settings", "profile", "keyring", "patient_boluses", "bolus_doses", "bolus_kind")
+               "implant_t_s", "eri_t_s", "settings", "profile", "keyring", "patient_boluses", "bolus_doses", "dose_history", "bolus_kind")
 
     def snapshot(self):
         d = {"t_s": self.t_s, "state": self.fsm.state, "ledger": self.ledger.to_dict(),
@@ -386,17 +387,5 @@ class Controller:
         self.save()
 
 
-def _alarm_id(name):
-    from alarms import CATALOGUE
-    return CATALOGUE[name][0]
-
-
-def _alarm_class(name):
-    from alarms import CATALOGUE
-    return CATALOGUE[name][1]
-
-
 def _first_or_none(t_s, pred):
-    if pred(t_s):
-        return t_s
-    return first_true(t_s, t_s + 400000000, pred)
+    return t_s if pred(t_s) else first_true(t_s, t_s + HORIZON_S, pred)

@@ -292,7 +292,8 @@ def overdose_response(lib=None):
     return {"signs": list(o["signs"]), "actions": list(o["actions"])}
 
 
-def restart_after_interruption(previous_daily_ng, current_ng_day=0, profile=None, lib=None):
+def restart_after_interruption(previous_daily_ng, current_ng_day=0, profile=None, lib=None,
+                               restore_ceiling_ng=None):
     """Withdrawal after an interruption (empty reservoir, catheter fault, missed refill): restore the
     intrathecal dose at the dose used before (AHFS: "restoration of intrathecal baclofen at or near
     the dosage used prior to interruption of therapy"). Returns the continuous programme, the stage
@@ -311,15 +312,17 @@ def restart_after_interruption(previous_daily_ng, current_ng_day=0, profile=None
     args = {}
     if not same and current_ng_day > 0 and previous_daily_ng > 2 * current_ng_day:
         args["confirm_ratio"] = previous_daily_ng * 100 // current_ng_day
-    init = (profile or {}).get("initial_ng_day")
     if not same and previous_daily_ng > current_ng_day > 0:
-        if init is not None and previous_daily_ng <= init:
-            args["restart"] = True        # the pump's restart path: up to initial_ng_day regardless of the caps
+        # The pump's restore path (firmware/clinical.py RESTORE): past the titration caps, up to the
+        # highest daily dose of the last 30 days (profile_get history: restore_ceiling_ng), with a reason.
+        ceiling = restore_ceiling_ng if restore_ceiling_ng is not None else previous_daily_ng
+        if previous_daily_ng <= ceiling:
+            args["restore"] = True
+            args["override_reason"] = "withdrawal: restore the dose used before the interruption"
         else:
-            findings.append(druglib._f("warn", "WITHDRAWAL-RESTORE", "the pump's restart path only reaches the "
-                                       "profile's initial dose (%s); above it the titration/refill caps apply to "
-                                       "this increase: restore in steps within the caps" %
-                                       ("%s mcg/day" % druglib._mcg(init) if init is not None else "not set")))
+            findings.append(druglib._f("warn", "WITHDRAWAL-RESTORE", "the pump restores at most the highest daily "
+                                       "dose of the last 30 days (%s mcg/day); above it the titration/refill caps "
+                                       "apply: restore in steps within the caps" % druglib._mcg(ceiling)))
     o = lib.data["overdose"]
     note = ("withdrawal treatment: restore intrathecal baclofen at or near the dosage used prior to interruption "
             "(%s mcg/day)%s. Watch for overdose on reintroduction after an interruption: %s. Early withdrawal "

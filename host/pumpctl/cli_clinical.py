@@ -15,6 +15,7 @@ Every verb has --json (stable fields: integers in ng, nL, pump t_s, plus ISO dat
 command line are mcg (exact decimals), volumes mL. Called from cli.build_parser via add_subcommands.
 """
 import datetime
+import shlex
 from decimal import Decimal, InvalidOperation
 
 from . import assistants as A
@@ -213,11 +214,15 @@ def v_restore(a):
     if a.initial is not None:
         prof["initial_ng_day"] = mcg_to_ng(_dec(a.initial), "--initial")
     cur = mcg_to_ng(_dec(a.current), "--current") if a.current is not None else 0
+    # offline: the pump checks the restore against its own 30-day history when the programme is staged
     r = A.restart_after_interruption(mcg_to_ng(_dec(a.previous), "--previous"), cur, prof or None)
     lines = ["restore continuous %s mcg/day" % render.mcg(r["programme"]["dose_ng_day"])
              + (" (unchanged programme)" if r["unchanged"] else "")]
     if r["stage_args"]:
-        flags = {"restart": "--restart", "confirm_ratio": "--confirm-ratio %d" % r["stage_args"].get("confirm_ratio", 0)}
+        sa = r["stage_args"]
+        flags = {"restart": "--restart", "restore": "--restore",
+                 "confirm_ratio": "--confirm-ratio %d" % sa.get("confirm_ratio", 0),
+                 "override_reason": "--override-reason %s" % shlex.quote(sa.get("override_reason", ""))}
         lines.append("pumpctl programme ... " + " ".join(flags[k] for k in sorted(r["stage_args"])))
     lines += ["WARNING %s: %s" % (f["rule"], f["message"]) for f in r["findings"]]
     lines.append(r["note"])

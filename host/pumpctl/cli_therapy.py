@@ -51,6 +51,8 @@ def cmd_programme(ctx):
     payload = dict(extra, programme=rx["programme"])
     if a.restart:
         payload["restart"] = True
+    if a.restore:
+        payload["restore"] = True
     res = _stage_with_confirmations(ctx, s, payload)
     new = res["programme"]
     rv = druglib.review(old.get("programme"), new, old["conc_ug_ml"], s.info.get("model", 20), res,
@@ -230,6 +232,9 @@ def add_verbs(verb):
                     help="confirm a dose more than twice the current one: the percentage the pump states")
     sp.add_argument("--override-reason", metavar="TEXT", help="reason for leaving the typical range (logged)")
     sp.add_argument("--restart", action="store_true", help="restart at the profile's initial dose after a holiday")
+    sp.add_argument("--restore", action="store_true",
+                    help="restore the dose used before an interruption (up to the highest of the last 30 days; "
+                         "needs --override-reason)")
     sp.add_argument("--renal-impairment", action="store_true",
                     help="patient has impaired renal function: any increase is flagged (label: may need to reduce dose)")
     sp = verb("refill", cmd_refill, "stage a refill (withdrawn, added, concentration), confirm, commit, verify",

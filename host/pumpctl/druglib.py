@@ -112,6 +112,7 @@ class DrugLibrary:
     def evaluate(self, profile, old_daily_ng, programme, conc_ug_ml, model_id=20, t_s=None,
                  initial_programme_t_s=None, last_increase_t_s=None, refill_t_s=None,
                  override_reason=None, confirm_ratio=None, restart=False, old_programme=None,
+                 restore=False, restore_ceiling_ng=None,
                  renal_impairment=False):
         """Every finding for replacing a programme of `old_daily_ng` with `programme`.
 
@@ -143,7 +144,15 @@ class DrugLibrary:
             if confirm_ratio != pct:
                 out.append(_f("confirm", "CONFIRM-2X", "CONFIRM: %d %% of the current %s mcg/day (more than twice)"
                               % (pct, _mcg(old_daily_ng)), ratio_pct=pct))
-        if old_daily_ng > 0 and new > old_daily_ng and not restart:
+        if restore:   # pump: clinical.check_programme, RESTORE
+            ceiling = max(restore_ceiling_ng or 0, old_daily_ng)
+            if new > ceiling:
+                out.append(_f("refuse", "WITHDRAWAL-RESTORE-PUMP", "restore reaches the highest daily dose of the "
+                              "last 30 days (%s mcg/day) at most" % _mcg(ceiling)))
+            if not override_reason:
+                out.append(_f("override", "WITHDRAWAL-RESTORE-PUMP", "restoring the dose used before an "
+                              "interruption: needs a reason (logged)"))
+        if old_daily_ng > 0 and new > old_daily_ng and not restart and not restore:
             out.extend(self._increase(profile, lim, old_daily_ng, new, t_s, initial_programme_t_s,
                                       last_increase_t_s, refill_t_s))
             out.extend(self._escalation(profile, lim, old_daily_ng, new, t_s, last_increase_t_s))
@@ -154,7 +163,7 @@ class DrugLibrary:
             out.append(_f("warn", "RENAL-INCREASE", "renal impairment: baclofen is excreted in urine unchanged and "
                           "the dose may need to be reduced - confirm this increase is intended"))
         first = initial_programme_t_s
-        if (old_programme and not restart and t_s is not None and first is not None and t_s - first < DAY_S
+        if (old_programme and not restart and not restore and t_s is not None and first is not None and t_s - first < DAY_S
                 and _rate_raised(old_programme, programme, conc_ug_ml, model_id)):
             out.append(_f("refuse", "TIT-FIRST24H-RATE", "a step or periodic bolus raises the rate within 24 h "
                           "of the initial programme"))

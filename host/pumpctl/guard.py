@@ -73,7 +73,8 @@ def check_library(ctx, s, st, old, rx, hist=None):
         return lib.evaluate(prof, old_ng, rx["programme"], rx["conc_ug_ml"], s.info.get("model", 20), st["t_s"],
                             override_reason=reason, confirm_ratio=ratio, restart=a.restart,
                             old_programme=old.get("programme"),
-                            renal_impairment=getattr(a, "renal_impairment", False), **hist)
+                            renal_impairment=getattr(a, "renal_impairment", False),
+                            restore=getattr(a, "restore", False), **hist)
 
     found = evaluate(reason, a.confirm_ratio)
     info.update(applied=True, profile=prof, findings=found)

@@ -8,6 +8,8 @@ OVERRIDE = "E_OVERRIDE_REQUIRED"
 
 # Requirement ids proven by each test (tools/trace.py reads this; tests/fw cannot import pytest).
 REQS = {
+    "test_restore_after_an_interruption_returns_to_the_prior_dose_past_the_caps": ["WITHDRAWAL-RESTORE-PUMP"],
+    "test_restore_ceiling_only_remembers_the_last_30_days": ["WITHDRAWAL-RESTORE-PUMP"],
     "test_rate_increase_by_flex_step_in_first_24h_is_refused_decrease_is_not": ["TIT-FIRST24H-RATE"],
     "test_first_programme_above_twice_the_largest_screening_dose_needs_a_reason": ["INIT-MAX"],
     "test_boluses_of_the_last_24h_count_against_the_daily_maximum": ["BOLUS-PROFILE-MAX"],
@@ -314,3 +316,27 @@ def test_patient_bolus_allowance_must_fit_the_day():
     hal, ctl = setup(CEREBRAL, first_ng=100000)
     raises("E_CLINICAL_LIMIT", cmd, ctl, "settings_set", pb_dose_ng=200000, pb_max_24h=7)   # 100 + 1400 > 1400
     cmd(ctl, "settings_set", pb_dose_ng=200000, pb_max_24h=6, pb_lockout_min=60, pb_duration_min=10)
+
+
+def test_restore_after_an_interruption_returns_to_the_prior_dose_past_the_caps():
+    # AHFS: "restoration of intrathecal baclofen at or near the dosage used prior to interruption"
+    hal, ctl = setup(dict(SPINAL, phase="maintenance"), first_ng=400000)
+    warp(hal, ctl, 2 * DAY)
+    commit(ctl, cont(100000), override_reason="catheter repair: hold low")      # the interruption
+    warp(hal, ctl, 2 * DAY)
+    raises("E_TITRATION", stage, ctl, cont(400000), confirm_ratio=400)          # caps say +30 % at most
+    raises(OVERRIDE, stage, ctl, cont(400000), confirm_ratio=400, restore=True)  # needs a stated reason
+    raises("E_CLINICAL_LIMIT", stage, ctl, cont(400001), confirm_ratio=400, restore=True, override_reason="r")
+    commit(ctl, cont(400000), confirm_ratio=400, restore=True, override_reason="withdrawal: restore prior dose")
+    assert ctl.daily_ng() == 400000
+    assert cmd(ctl, "profile_get")["history"]["restore_ceiling_ng"] == 400000
+    raises("E_TITRATION", stage, ctl, cont(410000))                             # counts as today's increase
+
+
+def test_restore_ceiling_only_remembers_the_last_30_days():
+    hal, ctl = setup(dict(SPINAL, phase="maintenance"), first_ng=400000)
+    warp(hal, ctl, DAY)
+    commit(ctl, cont(300000), override_reason="side effects")
+    warp(hal, ctl, 31 * DAY)
+    raises("E_CLINICAL_LIMIT", stage, ctl, cont(400000), restore=True, override_reason="r")
+    stage(ctl, cont(300000), restore=True, override_reason="r")

@@ -169,7 +169,7 @@ def test_state_after_30_days_is_bit_identical_on_every_runtime():
 
 
 GOLDEN_STROKES = 49533
-GOLDEN_DIGEST = "d8d6ff66d5f6627ce76db1badd1c61a08306be9703ea01a86f72fb0913b1a4ca"
+GOLDEN_DIGEST = "080b517ef8400ee8a5e8f8d167b871544cfe548708a5fe79522c5c3ca7953d6c"
 
 
 # Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).

@@ -319,7 +319,7 @@ def _pump_at(profile, daily_ng):
     return hal, ctl, c
 
 
-@pytest.mark.req("WITHDRAWAL-RESTORE")
+@pytest.mark.req("WITHDRAWAL-RESTORE", "WITHDRAWAL-RESTORE-PUMP")
 def test_restart_after_interruption_restores_the_previous_dose():
     r = A.restart_after_interruption(400000)
     assert r["programme"] == {"mode": "continuous", "dose_ng_day": 400000} and r["unchanged"] is False
@@ -331,18 +331,25 @@ def test_restart_after_interruption_restores_the_previous_dose():
         A.restart_after_interruption(0)
     with pytest.raises(ValueError):                                            # outside the indication's range
         A.restart_after_interruption(2100000, profile={"indication": "spinal"})
-    # the pump accepts the restoration up to the profile's initial dose (restart=true, 2x confirmed)
-    prof = {"indication": "spinal", "initial_ng_day": 200000}                  # the pump caps initial at 2x 100 mcg
-    hal, ctl, c = _pump_at(prof, 24000)                                        # e.g. held at a minimum after repair
-    r = A.restart_after_interruption(180000, current_ng_day=ctl.daily_ng(), profile=ctl.profile)
-    assert r["stage_args"]["restart"] is True and r["stage_args"]["confirm_ratio"] == 180000 * 100 // 24000
+    # the pump restores past the titration caps up to the highest dose of the last 30 days
+    prof = {"indication": "spinal", "phase": "maintenance"}
+    hal, ctl, c = _pump_at(prof, 400000)
+    st = c("programme_stage", programme={"mode": "continuous", "dose_ng_day": 24000},
+           override_reason="held at a minimum after catheter repair")
+    c("programme_commit", hash=st["hash"])
+    hal.advance_s(DAY)
+    hist = c("profile_get")["history"]
+    r = A.restart_after_interruption(400000, current_ng_day=ctl.daily_ng(), profile=ctl.profile,
+                                     restore_ceiling_ng=hist["restore_ceiling_ng"])
+    assert r["stage_args"]["restore"] is True and r["stage_args"]["confirm_ratio"] == 400000 * 100 // 24000
     assert [f for f in r["findings"] if f["level"] == "warn"] == []
     st = c("programme_stage", programme=r["programme"], **r["stage_args"])
     c("programme_commit", hash=st["hash"])
-    assert ctl.daily_ng() == 180000
-    # above the initial dose the pump's caps apply: the assistant says so instead of promising a restore
-    r = A.restart_after_interruption(400000, current_ng_day=180000, profile=ctl.profile)
-    assert "restart" not in r["stage_args"] and [f["rule"] for f in r["findings"]] == ["WITHDRAWAL-RESTORE"]
+    assert ctl.daily_ng() == 400000
+    # above what the pump remembers the caps apply: the assistant says so instead of promising a restore
+    r = A.restart_after_interruption(600000, current_ng_day=400000, profile=ctl.profile,
+                                     restore_ceiling_ng=c("profile_get")["history"]["restore_ceiling_ng"])
+    assert "restore" not in r["stage_args"] and [f["rule"] for f in r["findings"]] == ["WITHDRAWAL-RESTORE"]
     rc, out, _ = _cli("withdrawal-restore", "--previous", "400", "--json")
     import json
     assert rc == 0 and json.loads(out)["programme"]["dose_ng_day"] == 400000

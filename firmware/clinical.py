@@ -132,30 +132,12 @@ def ratio_pct(new_ng, old_ng):
     return new_ng * 100 // old_ng
 
 
-def _day_totals_and_peak(ctl, args):
-    norm = schedule.normalise(args.get("programme"), ctl.conc_ug_ml, ctl.model)
-    totals = [x for _, x in schedule.Plan(norm).day_totals_ng()]
-    peak = 0
-    for s in norm["steps"]:
-        if s["dose_ng_day"] > peak:
-            peak = s["dose_ng_day"]
-    return totals, peak, periodic_bolus_ng(norm)
-
-
 def periodic_bolus_ng(prog):
     # Periodic boluses' drug per cycle: their "own rate" in daily terms, not their brief peak.
     total = 0
     for b in prog["boluses"] if prog else ():
         total += b["dose_ng"] * (1 if b["day"] >= 0 else 7)
     return total
-
-
-def step_peak_ng_day(prog):
-    peak = 0
-    for s in prog["steps"] if prog else ():
-        if s["dose_ng_day"] > peak:
-            peak = s["dose_ng_day"]
-    return peak
 
 
 def _reason(args):
@@ -167,7 +149,7 @@ def _reason(args):
     return text
 
 
-def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
+def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args, norm, plan):
     """Raise PumpError if the change breaks a labeling rule; return the checks made.
 
     Each check is a dict {"rule": ID, ...}; those with "override" are logged at commit."""
@@ -177,7 +159,9 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
             raise PumpError("E_CLINICAL_LIMIT", "no patient profile on the pump: profile_set first")
         return []
     r = RULES[prof["indication"]]
-    totals, peak, bolus_ng = _day_totals_and_peak(ctl, args)
+    totals = [x for _, x in plan.day_totals_ng()]
+    peak = schedule.step_peak_ng_day(norm)
+    bolus_ng = periodic_bolus_ng(norm)
     checks = []
     lo_day, hi_day = min(totals), max(totals)
     # Hard per-indication range (refused on host and pump).
@@ -213,7 +197,7 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args):
         checks.append({"rule": "CONFIRM-2X", "ratio_pct": pct})
     first = ctl.initial_programme_t_s
     if first is not None and t_s - first < DAY_S and not restart and not restore and (
-            peak > step_peak_ng_day(ctl.programme) or bolus_ng > periodic_bolus_ng(ctl.programme)):
+            peak > schedule.step_peak_ng_day(ctl.programme) or bolus_ng > periodic_bolus_ng(ctl.programme)):
         # label: "No dose increases should be given in the first 24 hrs" - a flex step or periodic
         # bolus that raises the rate at some hour is an increase too, whatever the daily total.
         raise PumpError("E_FIRST_24H", "a step or periodic bolus raises the rate within 24 h of the initial "
@@ -327,11 +311,3 @@ def check_patient_bolus_settings(ctl, dose_ng, max_24h):
     if dose_ng * max_24h + day > hi:
         raise PumpError("E_CLINICAL_LIMIT", "%d patient boluses of %d ng + programmed day %d ng exceed the %d ng/day "
                         "maximum" % (max_24h, dose_ng, day, hi))
-
-
-def status_fields(ctl):
-    """Extra status fields (risk flags on every status): {} without a profile."""
-    prof = ctl.profile
-    if not prof:
-        return {}
-    return {"indication": prof["indication"], "phase": prof["phase"], "risk": prof["risk"]}

@@ -5,7 +5,7 @@ returns a result dict or raises PumpError before changing anything (stage/commit
 validation happens at stage; commit only applies what was validated and hashed).
 """
 import hashlib
-from compat import hexlify
+from compat import ceil_div, hexlify
 from protocol import PumpError, PROTOCOL_VERSION, canonical_json
 import pumpmodel as pm
 import schedule
@@ -63,10 +63,11 @@ def status(ctl, args, t):
     cur = bat.current_na(ctl.strokes_per_day())
     ev = ctl._events
     prof = ctl.profile or {}
+    rate = ctl.ledger.rate_ng_day(t)
     return {"state": ctl.fsm.state, "mode": ctl.programme["mode"] if ctl.programme else "none",
             "t_s": t, "clock_set": ctl.clock_set, "last_sync_t_s": ctl.last_sync_t_s, "reservoir_nl": ctl.reservoir_nl(t),
-            "conc_ug_ml": ctl.conc_ug_ml, "rate_ng_day": ctl.ledger.rate_ng_day(t),
-            "flow_nl_day": pm.flow_nl_day(ctl.ledger.rate_ng_day(t), ctl.conc_ug_ml),
+            "conc_ug_ml": ctl.conc_ug_ml, "rate_ng_day": rate,
+            "flow_nl_day": pm.flow_nl_day(rate, ctl.conc_ug_ml),
             "daily_ng": ctl.daily_ng(), "delivered_nl": ctl.strokes_fill * ctl.stroke_nl,
             "alarms": sorted(ctl.alarms.active), "alarm_t_s": ev.get("low_reservoir"),
             "empty_t_s": ev.get("reservoir_empty"), "bolus": ctl.bolus_kind,
@@ -91,7 +92,7 @@ def programme_stage(ctl, args, t):
     plan = schedule.Plan(norm)
     summary = _plan_summary(plan, ctl.conc_ug_ml)
     old = ctl.daily_ng()
-    checks = clinical.check_programme(ctl, old, summary["daily_ng"], t, args)
+    checks = clinical.check_programme(ctl, old, summary["daily_ng"], t, args, norm, plan)
     h = _hash(norm)
     ctl.staged = ("programme", norm, h, summary["daily_ng"], checks)
     out = {"programme": norm, "hash": h, "old_daily_ng": old, "before": _forecast(
@@ -148,7 +149,7 @@ def refill_stage(ctl, args, t):
     if conc != ctl.conc_ug_ml and ctl.ledger.plan is not None:
         vol = ctl.settings["catheter_nl"] + ctl.model["pathway_nl"]
         flow = pm.flow_nl_day(ctl.ledger.rate_ng_day(t), ctl.conc_ug_ml)
-        bridge = {"volume_nl": vol, "flow_nl_day": flow, "duration_s": -(-vol * pm.DAY_S // flow)}
+        bridge = {"volume_nl": vol, "flow_nl_day": flow, "duration_s": ceil_div(vol * pm.DAY_S, flow)}
     payload = {"withdrawn_nl": withdrawn, "added_nl": added, "conc_ug_ml": conc, "bridge": bridge}
     h = _hash(payload)
     ctl.staged = ("refill", payload, h, None, None)
@@ -194,7 +195,7 @@ def bolus(ctl, args, t):
         vol = _int(args, "volume_nl", 1, pm.CATHETER_MAX_NL + ctl.model["pathway_nl"],
                    ctl.settings["catheter_nl"] + ctl.model["pathway_nl"])
         flow = ctl.model["flow_max_nl_day"]
-        dur_s = -(-vol * pm.DAY_S // flow)
+        dur_s = ceil_div(vol * pm.DAY_S, flow)
         rate = flow * ctl.conc_ug_ml // 1000
         return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start")
     if kind != "single":

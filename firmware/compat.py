@@ -15,13 +15,6 @@ except ImportError:  # CPython
         return x
 
 
-try:
-    from micropython import alloc_emergency_exception_buf  # noqa: F401
-except ImportError:
-
-    def alloc_emergency_exception_buf(size):
-        return None
-
 
 # Pump epoch: 2024-01-01T00:00:00Z. Keeping t_s relative to it keeps every
 # timestamp a MicroPython small int (< 2**30 s ~ 34 years, i.e. until 2058),
@@ -29,35 +22,8 @@ except ImportError:
 PUMP_EPOCH_UNIX = 1704067200
 
 
-def unix_to_t_s(unix_s):
-    return int(unix_s) - PUMP_EPOCH_UNIX
 
 
-def t_s_to_unix(t_s):
-    return t_s + PUMP_EPOCH_UNIX
-
-
-def gcd(a, b):
-    # MicroPython's math has no gcd.
-    a = -a if a < 0 else a
-    b = -b if b < 0 else b
-    while b:
-        a, b = b, a % b
-    return a
-
-
-def isqrt(n):
-    # MicroPython's math has no isqrt; exact integer Newton iteration.
-    if n < 0:
-        raise ValueError("isqrt of negative")
-    if n < 2:
-        return n
-    x = n
-    while True:
-        y = (x + n // x) >> 1
-        if y >= x:
-            return x
-        x = y
 
 
 def ceil_div(a, b):
@@ -107,10 +73,3 @@ def consteq(a, b):
         r |= x ^ y
     return r == 0
 
-
-def mem_alloc():
-    import gc
-
-    if hasattr(gc, "mem_alloc"):
-        return gc.mem_alloc()
-    return 0

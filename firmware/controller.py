@@ -71,9 +71,6 @@ class Controller:
         return t if t > self.t_s else self.t_s
 
     # --- derived quantities ------------------------------------------------------------
-    def volume_since_fill_nl(self, t_s):
-        return self.ledger.volume_nl(t_s)
-
     def reservoir_nl(self, t_s=None):
         v = self.fill_nl - self.ledger.volume_nl(self.t_s if t_s is None else t_s)
         return v if v > 0 else 0
@@ -103,9 +100,7 @@ class Controller:
         prog = self.programme
         if prog is None:
             return 0
-        peak = 0
-        for s in prog["steps"]:
-            peak = s["dose_ng_day"] if s["dose_ng_day"] > peak else peak
+        peak = schedule.step_peak_ng_day(prog)
         for b in prog["boluses"]:
             peak += b["rate_ng_day"]
         return peak

@@ -159,6 +159,15 @@ def _check_boluses(plan, norm, conc_ug_ml, model):
             )
 
 
+def step_peak_ng_day(prog):
+    """Highest step rate of a normalised programme (0 for None)."""
+    peak = 0
+    for s in prog["steps"] if prog else ():
+        if s["dose_ng_day"] > peak:
+            peak = s["dose_ng_day"]
+    return peak
+
+
 def _fmt_step(s):
     day = "" if s["day"] < 0 else "day %d " % s["day"]
     return "%s%02d:%02d" % (day, s["effect_min"] // 60, s["effect_min"] % 60)
@@ -251,14 +260,6 @@ class Plan:
         x = x_abs - k * self.period_s
         i = self._seg_index(x)
         return k * self.cycle + self.f0[i] + self._seg_integral(i, x - self.xs[i]) + self._bolus_F(x)
-
-    def basal_G(self, local_t):
-        """Like G but without periodic boluses (what a replacing override suspends)."""
-        x_abs = local_t - self.origin_s
-        k = x_abs // self.period_s
-        x = x_abs - k * self.period_s
-        i = self._seg_index(x)
-        return k * self.basal_cycle + self.f0[i] + self._seg_integral(i, x - self.xs[i])
 
     def rate_ng_day(self, local_t):
         """Instantaneous programmed dose rate (floored to whole ng/day), boluses included."""

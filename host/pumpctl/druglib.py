@@ -241,7 +241,7 @@ def _rate_raised(old_programme, programme, conc_ug_ml, model_id):
     m = pm.model(model_id)
     new = schedule.normalise(programme, conc_ug_ml, m)
     old = schedule.normalise(old_programme, conc_ug_ml, m)
-    return (clinical.step_peak_ng_day(new) > clinical.step_peak_ng_day(old)
+    return (schedule.step_peak_ng_day(new) > schedule.step_peak_ng_day(old)
             or clinical.periodic_bolus_ng(new) > clinical.periodic_bolus_ng(old))
 
 
@@ -251,7 +251,7 @@ def _raised(old_ng, old_programme, new_ng, new_peak_ng, conc_ug_ml, model_id):
         return True
     old_peak = old_ng
     if old_programme:
-        old_peak = clinical.step_peak_ng_day(schedule.normalise(old_programme, conc_ug_ml, pm.model(model_id)))
+        old_peak = schedule.step_peak_ng_day(schedule.normalise(old_programme, conc_ug_ml, pm.model(model_id)))
     return new_peak_ng > old_peak
 
 

@@ -1,8 +1,8 @@
 import compat  # firmware/ is on sys.path in the lane
 
 
-def test_gcd():
-    assert compat.gcd(12, 18) == 6
+def test_ceil_div():
+    assert compat.ceil_div(7, 2) == 4
 
 
 def test_data_file_relative_to_repo():

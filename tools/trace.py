@@ -1,7 +1,8 @@
 """Requirement traceability: requirement -> tests -> pass/fail (issue 5, `make trace`).
 
 Reads
-  requirements/requirements.toml   [[req]] id, text, source, quote, optional aliases, status
+  requirements/*.toml              [[req]] id, text, source, quote, optional aliases, status
+                                   (requirements.toml plus one file per area, e.g. safety.toml)
   test files (tests/, hil/)        @pytest.mark.req("ID", ...) on tests or classes, `pytestmark`,
                                    and module-level REQS = {"test_name": ["ID", ...]} (tests/fw
                                    cannot import pytest); found statically with `ast`
@@ -11,7 +12,7 @@ Writes a Markdown report (and JSON) and exits 1 when any requirement has no test
 traced test failed, a requirement's tests never ran, or a test names an unknown ID.
 
 usage: python tools/trace.py [--reports .reports] [--out .reports/trace.md] [--json FILE]
-                             [--requirements requirements/requirements.toml] [--allow-not-run] [roots...]
+                             [--requirements requirements/ | FILE] [--allow-not-run] [roots...]
 """
 import argparse
 import ast
@@ -30,11 +31,21 @@ DEFAULT_ROOTS = ("tests", "hil")
 
 
 # --- requirements ---------------------------------------------------------------------------
+def _req_files(path):
+    """A requirements file, or every *.toml in a directory (one file per area, sorted)."""
+    if os.path.isdir(path):
+        return [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith(".toml")]
+    return [path]
+
+
 def load_requirements(path):
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
+    """Requirements from a TOML file or a directory of them; an id may appear only once."""
+    entries = []
+    for p in _req_files(path):
+        with open(p, "rb") as f:
+            entries.extend(tomllib.load(f).get("req", []))
     reqs, alias = {}, {}
-    for r in data.get("req", []):
+    for r in entries:
         rid = r["id"]
         if rid in reqs:
             raise ValueError("duplicate requirement id %s" % rid)
@@ -244,7 +255,7 @@ def main(argv=None):
     ap.add_argument("--allow-not-run", action="store_true", help="requirements whose tests did not run are not errors")
     a = ap.parse_args(argv)
     reports = a.reports or os.path.join(a.repo, ".reports")
-    reqs, alias = load_requirements(a.requirements or os.path.join(a.repo, "requirements", "requirements.toml"))
+    reqs, alias = load_requirements(a.requirements or os.path.join(a.repo, "requirements"))
     tests = scan_tests(a.repo, [r for r in a.roots if os.path.isdir(os.path.join(a.repo, r))])
     results, counts = read_results(reports, {k[0] for k in tests})
     rows, unknown = trace(reqs, alias, tests, results, counts)

@@ -131,7 +131,7 @@ def test_not_run_and_a_clean_pass(tmp_path):
 
 @pytest.mark.req("TRACE")
 def test_every_requirement_of_this_repo_has_a_test():
-    reqs, alias = trace.load_requirements(os.path.join(REPO, "requirements", "requirements.toml"))
+    reqs, alias = trace.load_requirements(os.path.join(REPO, "requirements"))
     tests = trace.scan_tests(REPO, ["tests", "hil"])
     rows, unknown = trace.trace(reqs, alias, tests, {}, {})
     assert [r["id"] for r in rows if r["status"] == "gap"] == []
@@ -151,7 +151,7 @@ def test_seed_quotes_are_verbatim():
             break
     if seeds is None:
         pytest.skip("the labeling seeds (../shared/seeds) are not next to this checkout")
-    reqs, _ = trace.load_requirements(os.path.join(REPO, "requirements", "requirements.toml"))
+    reqs, _ = trace.load_requirements(os.path.join(REPO, "requirements"))
     checked = 0
     for r in reqs.values():
         path = os.path.join(seeds, r["source"])

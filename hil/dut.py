@@ -1,6 +1,6 @@
 """The device under test, as the HIL scenarios see it: one pump behind the host client.
 
-``Dut`` wraps ``pumpctl.client.PumpClient`` (no second protocol implementation): it logs in
+``Dut`` wraps ``pumpctl.link.client.PumpClient`` (no second protocol implementation): it logs in
 with whichever role a command needs, waits for pushed events with deadlines
 (``expect_event``), never with bare sleeps, and knows what its target can do
 (``caps``: ``warp``, ``faults``, ``reset``, ``power_cycle``). The targets (``conftest.py`` picks one):
@@ -21,9 +21,9 @@ import shlex
 import subprocess
 import time
 
-from pumpctl.client import PumpClient, PumpPortError, PumpReplyError, PumpTimeout
+from pumpctl.link.client import PumpClient, PumpPortError, PumpReplyError, PumpTimeout
 
-import auth  # firmware module: on sys.path once pumpctl.client is imported
+import auth  # firmware module: on sys.path once pumpctl.link.client is imported
 import protocol
 from compat import hexlify
 
@@ -89,7 +89,7 @@ class EmuTarget:
         self.caps = {"power_cycle"} | ({"warp", "faults", "reset"} if build == "test" else set())
 
     def open(self):
-        from pumpctl.emulator import Emulator
+        from pumpctl.emulator.server import Emulator
 
         self.emu = Emulator(log=self._log, out=io.StringIO(), **self.opts).start()
         return self.emu.pty_path

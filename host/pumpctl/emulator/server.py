@@ -24,8 +24,8 @@ import threading
 import time
 import tty
 
-from .emu_backend import PUMP_EPOCH_UNIX, is_event, line_noise, make_backend, rtc_start, save_clock
-from .vclock import VClock
+from pumpctl.emulator.backend import PUMP_EPOCH_UNIX, is_event, line_noise, make_backend, rtc_start, save_clock
+from pumpctl.emulator.vclock import VClock
 
 TICK_MAX_REAL_S = 1.0  # brief: tick "at least every second"
 OUT_CAP = 256 * 1024  # bytes queued per TCP client before we drop (a stalled reader)

@@ -201,6 +201,9 @@ def build_parser():
     cli_admin.add_verbs(verb)
     cli_therapy.add_verbs(verb)
     cli_read.add_verbs(verb)
+    from pumpctl.report import verb as report_verb  # issue 11: the session report (its own room)
+
+    report_verb.add_verbs(verb)
     try:  # issue 5 assistants (optional module owned by the guardrails work)
         from pumpctl.cli import clinical as cli_clinical
     except ImportError:

@@ -1,0 +1,246 @@
+"""`pumpctl report` (issue 11) the way a user sees it: the night-ramp prescription after a refill on the
+emulator, rendered by a real headless Chromium (DOM, screenshot, PDF on A4 and Letter).
+
+Expected values come from outside the code under test: the label's arithmetic for the night ramp
+(examples/night_ramp.toml: 500 mcg/day, 600 from 22:00 with 2-hour ramps -> 537.5 mcg/day), Fraction
+volumes for the reservoir (20 mL minus 30 days at that rate), the PDF's own page tree for pagination.
+Artifacts (report.html, report.json, report.pdf, a4.pdf, screenshot.png): .reports/artifacts/report/.
+Chromium: skipped outside CI when missing; in CI (CI set) a missing Chromium FAILS the test.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from fractions import Fraction
+
+import pytest
+
+from cli_helpers import NIGHT_RAMP, REPO, Pump
+from pumpctl.cli import render
+from pumpctl.report import gather, pdf
+
+ART = os.path.join(REPO, ".reports", "artifacts", "report")
+DAY = 86400
+# label arithmetic (examples/night_ramp.toml): 13 h at 500, 2 h ramp 500->600 (mean 550),
+# 7 h at 600, 2 h ramp 600->500 (mean 550) -> mcg per day
+DAILY_MCG = Fraction(13 * 500 + 2 * 550 + 7 * 600 + 2 * 550, 24)
+DAILY_ML = DAILY_MCG / 2000
+
+
+def _chromium():
+    exe = pdf.find_chromium()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: .ci/run installs it (apt-get install -y chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium); CI installs it")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def session_report(tmp_path_factory):
+    """Fill, programme the night ramp, 30 days later refill (record kept), then `pumpctl report`."""
+    tmp = tmp_path_factory.mktemp("report")
+    os.makedirs(ART, exist_ok=True)
+    pump = Pump(tmp)
+    try:
+        pump.ok("provision")
+        pump.ok("time", "sync")
+        pump.ok("profile", "--indication", "spinal", "--age-group", "adult", "--phase", "maintenance",
+                "--risk", "t6_or_above", "--yes")
+        pump.ok("refill", "--withdrawn-ml", "0", "--added-ml", "20", "--conc", "2000", "--yes")
+        pump.ok("programme", NIGHT_RAMP, "--yes")
+        pump.ok("sim", "warp", "30d")
+        rec = pump.ok("refill", "--withdrawn-ml", "11.9", "--added-ml", "20", "--yes", "--json").out
+        with open(os.path.join(tmp, "refill.json"), "w") as f:
+            f.write(rec)
+        html_path = os.path.join(ART, "report.html")
+        pdf_args = ["--pdf", os.path.join(ART, "report.pdf")] if pdf.find_chromium() else []
+        r = pump.ok("report", "-o", html_path, "--json", "--refill-record", os.path.join(tmp, "refill.json"),
+                    *pdf_args)
+        with open(os.path.join(ART, "report.json"), "w") as f:
+            f.write(r.out)
+        rep = json.loads(r.out)
+        everything = json.loads(pump.ok("report", "-o", os.path.join(tmp, "all.html"), "--json", "--since",
+                                        "all").out)
+        yield {"rep": rep, "html": html_path, "all": everything, "pump": pump, "tmp": tmp}
+    finally:
+        pump.stop()
+
+
+@pytest.mark.req("RPT-CONTENT", "RPT-JSON")
+def test_report_json_has_the_label_arithmetic(session_report):
+    rep = session_report["rep"]
+    prog, rv = rep["programme"], rep["reservoir"]
+    assert Fraction(prog["daily_ng"], 1000) == DAILY_MCG == Fraction(1075, 2)
+    assert Fraction(prog["daily_nl"], 10 ** 6) == DAILY_ML
+    assert [(s["effect_min"], s["dose_ng_day"], s["change_start_min"]) for s in prog["steps"]] == [
+        (7 * 60, 500000, 5 * 60), (22 * 60, 600000, 20 * 60)]
+    assert prog["boluses"] == []
+    # last refill: expected = 20 mL - 30 days x 0.26875 mL/day; withdrawn 11.9 mL -> 0.31 % (3 permille)
+    lr = rv["last_refill"]
+    expected = Fraction(20) - 30 * DAILY_ML
+    # the emulator's clock runs on in real time between the warp and the refill: allow one minute at the
+    # highest rate of the programme (600 mcg/day at 2000 mcg/mL = 0.3 mL/day)
+    assert expected == Fraction(191, 16)
+    assert 0 <= expected * 10 ** 6 - lr["expected_nl"] <= Fraction(3, 10) * 10 ** 6 * 60 / DAY
+    assert lr["withdrawn_nl"] == 11900000 and lr["added_nl"] == 20000000 and lr["conc_ug_ml"] == 2000
+    assert lr["discrepancy_permille"] == int(abs(expected - Fraction(119, 10)) * 1000 / expected) == 3
+    assert lr["discrepancy_flag"] is False
+    # forecast dates: 18 mL then 20 mL at 0.26875 mL/day from the refill, within one day (ramps inside a day)
+    t0 = rep["clock"]["pump_t_s"]
+    assert abs(rv["alarm_t_s"] - t0 - (18 / DAILY_ML) * DAY) < DAY
+    assert abs(rv["empty_t_s"] - t0 - (20 / DAILY_ML) * DAY) < DAY
+    assert rv["forecast"][0][1] == rv["reservoir_nl"] and rv["forecast"][-1][1] == 0
+    # every time has an ISO twin
+    assert rep["reservoir"]["alarm_iso"] == render.iso(rv["alarm_t_s"]) and rep["clock"]["pump_iso"].endswith("Z")
+    assert rep["pump"]["serial"] and rep["pump"]["build"] == "test" and rep["druglib"]["applied"] is True
+
+
+@pytest.mark.req("RPT-SESSION")
+def test_session_is_today_by_default_and_all_on_request(session_report):
+    rep, every = session_report["rep"], session_report["all"]
+    today = [e["event"] for e in rep["session"]["entries"]]
+    assert today == ["refill"], today  # the second refill; the programme was 30 days ago
+    assert [c["new_ng_day"] for c in every["session"]["programme_changes"]] == [537500]
+    assert every["session"]["programme_changes"][0]["old_ng_day"] == 0
+    assert [r["added_nl"] for r in every["session"]["refills"]] == [20000000, 20000000]
+
+
+def test_since_boundaries():
+    """--since: the default is 00:00 pump local time (offset applied); durations; ISO; all; junk refused."""
+    now = 10 * DAY + 3600  # 01:00 UTC
+    assert gather.parse_since(None, now, 0) == 10 * DAY
+    assert gather.parse_since(None, now, 2 * 3600) == 10 * DAY - 2 * 3600     # 03:00 local -> local midnight
+    assert gather.parse_since(None, now, -2 * 3600) == 9 * DAY + 2 * 3600     # 23:00 local the day before
+    assert gather.parse_since("90m", now, 0) == now - 5400
+    assert gather.parse_since("2d", now, 0) == now - 2 * DAY
+    assert gather.parse_since("all", now, 0) == 0
+    assert gather.parse_since("2024-01-11T00:00Z", now, 0) == 10 * DAY
+    for bad in ("yesterday", "h", "-2h", "4 h"):
+        with pytest.raises(Exception) as e:
+            gather.parse_since(bad, now, 0)
+        assert "ISO" in str(e.value)
+
+
+@pytest.mark.req("RPT-HTML")
+def test_html_is_self_contained(session_report):
+    with open(session_report["html"], encoding="utf-8") as f:
+        text = f.read()
+    assert text.startswith("<!DOCTYPE html>") and text.count("<svg") == 2
+    for bad in ("<script", "<link", "<img", "<iframe", "@import", "url(", "src=", "href=", "http:", "https:"):
+        assert bad not in text, bad
+    assert "break-before: page" in text and "@page" in text and "max-width: 180mm" in text
+
+
+@pytest.mark.req("RPT-WARNINGS")
+def test_banner_only_with_risk_flags(session_report):
+    rep = session_report["rep"]
+    assert rep["patient"]["risk_banner"].startswith("WITHDRAWAL RISK: spinal cord injury at T6 or above")
+    rules = [w["rule"] for w in rep["label_warnings"]]
+    assert rules[:3] == ["WITHDRAWAL", "WITHDRAWAL-SIGNS", "OVERDOSE"] and "STORAGE-NOTE" in rules
+    pump = session_report["pump"]
+    pump.ok("profile", "--no-risk", "--yes")
+    try:
+        out = os.path.join(session_report["tmp"], "norisk.html")
+        rep2 = json.loads(pump.ok("report", "-o", out, "--json").out)
+        assert rep2["patient"]["risk_banner"] == ""
+        with open(out, encoding="utf-8") as f:
+            assert 'id="risk-banner"' not in f.read()
+    finally:
+        pump.ok("profile", "--risk", "t6_or_above", "--yes")
+
+
+def test_user_mistakes_name_the_fix(session_report, monkeypatch):
+    pump, tmp = session_report["pump"], session_report["tmp"]
+    r = pump.run("report", "-o", os.path.join(tmp, "nodir", "x.html"))
+    assert r.rc == 7 and "does not exist" in r.err and "fix:" in r.err and "Traceback" not in r.err
+    r = pump.run("report", "-o", os.path.join(tmp, "x.html"), "--refill-record", os.path.join(tmp, "missing.json"))
+    assert r.rc == 7 and "pumpctl refill" in r.err
+    r = pump.run("report", "-o", os.path.join(tmp, "x.html"), "--since", "yesterday")
+    assert r.rc == 2 and "2026-12-01" in r.err
+    monkeypatch.setenv("PUMPCTL_CHROMIUM", os.path.join(tmp, "no-such-browser"))
+    r = pump.run("report", "-o", os.path.join(tmp, "x.html"), "--pdf", os.path.join(tmp, "x.pdf"))
+    assert r.rc == 7 and "apt-get install chromium" in r.err and not os.path.exists(os.path.join(tmp, "x.pdf"))
+
+
+def _browser(exe, *args):
+    prof = tempfile.mkdtemp(prefix="report-test-chromium-")
+    try:
+        r = subprocess.run([exe] + pdf.FLAGS + ["--user-data-dir=%s" % prof] + list(args), capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+    finally:
+        shutil.rmtree(prof, ignore_errors=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
+def _pdf_pages(path):
+    """(page count, [MediaBox width x height in points]) from the PDF's page tree (Chromium writes it plain)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data.startswith(b"%PDF-")
+    count = max(int(x) for x in re.findall(rb"/Count (\d+)", data))
+    boxes = {tuple(round(float(v)) for v in m.split()[2:4]) for m in re.findall(rb"/MediaBox \[([^\]]+)\]", data)}
+    return count, boxes
+
+
+@pytest.mark.req("RPT-HTML", "RPT-CONTENT", "RPT-WARNINGS")
+def test_chromium_renders_and_paginates(session_report):
+    exe = _chromium()
+    html_path = session_report["html"]
+    url = "file://" + html_path
+    dom = _browser(exe, "--dump-dom", url)
+    text = re.sub(r"<[^>]+>", " ", dom)
+    text = re.sub(r"\s+", " ", text)
+    rep = session_report["rep"]
+    for want in ("session report", rep["pump"]["serial"], "test build", "spinal", "maintenance",
+                 "baclofen_it %s" % rep["druglib"]["version"], "537.5 mcg/day", "0.26875 mL/day",
+                 "05:00-07:00", "20:00-22:00", "Last refill", "11.94 mL / 11.90 mL", "0.3 %",
+                 "WITHDRAWAL RISK", "Abrupt discontinuance", "ERI / EOS forecast", "This session",
+                 "added 20.00 mL at 2000 mcg/mL", "Active: none", render.local(rep["reservoir"]["empty_t_s"])):
+        assert want in text, want
+    _browser(exe, "--window-size=900,2600", "--hide-scrollbars", "--screenshot=%s" % os.path.join(ART, "screenshot.png"),
+             url)
+    assert os.path.getsize(os.path.join(ART, "screenshot.png")) > 20000
+    # the product path: `pumpctl report --pdf` in the fixture (Chromium's default paper: Letter)
+    assert rep["files"]["pdf"] == os.path.join(ART, "report.pdf")
+    n, boxes = _pdf_pages(rep["files"]["pdf"])
+    assert boxes == {(612, 792)} and 2 <= n <= 5, (n, boxes)
+    a4_html = os.path.join(session_report["tmp"], "a4.html")
+    with open(html_path, encoding="utf-8") as f:
+        with open(a4_html, "w", encoding="utf-8") as g:
+            g.write(f.read().replace("@page {", "@page { size: A4;", 1))
+    a4 = os.path.join(ART, "a4.pdf")
+    _browser(exe, "--no-pdf-header-footer", "--print-to-pdf=%s" % a4, "file://" + a4_html)
+    n4, boxes4 = _pdf_pages(a4)
+    assert boxes4 == {(595, 842)} and 2 <= n4 <= 5, (n4, boxes4)
+
+
+def test_report_room_depends_one_way():
+    """report -> cli helpers/clinical/link only; no other room imports report (cli.main registers the verb)."""
+    import ast
+    import pathlib
+
+    host = pathlib.Path(REPO) / "host" / "pumpctl"
+    bad = []
+    for f in host.rglob("*.py"):
+        room = f.relative_to(host).parts[0]
+        for node in ast.walk(ast.parse(f.read_text())):
+            mods = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for m in mods:
+                if room == "report" and (m.startswith("pumpctl.emulator") or m == "pumpctl.cli.main"):
+                    bad.append("%s imports %s" % (f, m))
+                if room in ("link", "clinical", "emulator") and m.startswith("pumpctl.report"):
+                    bad.append("%s imports %s" % (f, m))
+    assert bad == []
+
+
+def test_drift_and_dates_render_readably():
+    from pumpctl.report import html
+
+    assert html._drift(5) == "+5 s vs" and html._drift(-119) == "-119 s vs"
+    assert html._drift(30 * DAY) == "30d 0h ahead of" and html._drift(-3 * 3600) == "3h 00m behind"
+    assert html._offset(-5 * 3600 - 1800) == "-05:30" and html._offset(3600) == "+01:00"

@@ -3,12 +3,14 @@
 Starts `pumpctl emulate` (TCP, flash kept in a temporary directory), then runs
 the commands a clinician would type, echoing each one: provision keys, sync the clock,
 fill the reservoir, programme examples/night_ramp.toml, warp 30 days, refill, and read
-status, alarms and the log; writes the plot PNG. Keys live in a temporary key file
+status, alarms and the log; writes the plot PNG and ends with the session report
+(build/demo/report.html, and report.pdf when Chromium is installed). Keys live in a temporary key file
 (PUMPCTL_KEYS), never in ~/.config. The emulator is stopped at the end, whatever happens.
 """
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +58,8 @@ def start_emulator(tmp, log_path):
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     png = os.path.join(OUT_DIR, "night_ramp.png")
+    report = os.path.join(OUT_DIR, "report.html")
+    report_pdf = os.path.join(OUT_DIR, "report.pdf")
     with tempfile.TemporaryDirectory(prefix="pumpctl-demo-") as tmp:
         os.environ["PUMPCTL_KEYS"] = os.path.join(tmp, "keys.toml")
         banner("Start an emulated pump (the real firmware behind TCP and a virtual clock)")
@@ -93,6 +97,9 @@ def main():
             pumpctl("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")
             pumpctl("alarms", "clear")
             pumpctl("status")
+            banner("Session report for the patient's chart (one printable HTML file; PDF when Chromium is here)")
+            pdf = ["--pdf", os.path.relpath(report_pdf, REPO)] if shutil.which("chromium") else []
+            pumpctl("report", "-o", os.path.relpath(report, REPO), *pdf)
         finally:
             emu.terminate()
             try:
@@ -100,7 +107,8 @@ def main():
             except subprocess.TimeoutExpired:
                 emu.kill()
     banner("Done")
-    print("Plot: %s\nNext: make test (everything CI runs); docs/pumpctl.md for every verb." % os.path.relpath(png, REPO))
+    print("Plot: %s\nReport: %s (open it in a browser; docs/report.md)\nNext: make test (everything CI runs); "
+          "docs/pumpctl.md for every verb." % (os.path.relpath(png, REPO), os.path.relpath(report, REPO)))
     return 0
 
 

@@ -50,6 +50,7 @@ $(VENV_STAMP): requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) tools/wheelhouse.py  # wheels for the offline fresh-venv install test (tests/host/test_wheel.py)
 	touch $@
 
 node_modules: $(NODE_STAMP)

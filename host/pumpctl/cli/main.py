@@ -19,7 +19,7 @@ from pumpctl.link.client import PumpClientError, PumpPortError, PumpProtocolErro
 from pumpctl.link.keys import KeyStore, KeyStoreError
 from pumpctl.clinical.prescription import PrescriptionError
 from pumpctl.link.session import Session, SessionError, VerifyError
-from pumpctl.cli.errors import BuildRefused, NotConfirmed
+from pumpctl.cli.errors import BuildRefused, NotConfirmed, Refused
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -150,9 +150,13 @@ def cmd_ports(ctx):
 
 
 def cmd_emulate(ctx):
+    from pumpctl.emulator.mpy_runtime import BridgeError
     from pumpctl.emulator.server import run_emulator
 
-    return run_emulator(ctx.args) or 0
+    try:
+        return run_emulator(ctx.args) or 0
+    except BridgeError as e:  # --runtime micropython without Node or its npm package: say how to get them
+        raise Refused(str(e), e.fix) from None
 
 
 def cmd_diagram(ctx):
@@ -175,8 +179,10 @@ def build_parser():
     from pumpctl.cli import read as cli_read
     from pumpctl.cli import therapy as cli_therapy
 
+    from pumpctl import docpath
+
     p = argparse.ArgumentParser(prog="pumpctl", description="Programme and read the intrathecal pump.",
-                                epilog="Exit codes and --json fields: docs/pumpctl.md")
+                                epilog="Exit codes and --json fields: %s" % docpath.find("pumpctl.md"))
     p.add_argument("--version", action="version", version="pumpctl " + __version__)
     _common(p, top=True)
     sub = p.add_subparsers(dest="verb", metavar="VERB")

@@ -54,8 +54,20 @@ def volume_curve(programme, conc_ug_ml, utc_offset_s, t0_s, reservoir_nl, end_t_
     return pts, led, v0
 
 
+def need_matplotlib():
+    """matplotlib is the optional [plot] extra: without it, say how to install it (issue 10, defect 4)."""
+    try:
+        import matplotlib
+    except ImportError:
+        from pumpctl.cli.errors import Refused
+
+        raise Refused("pumpctl plot needs matplotlib, which is not installed", "pip install 'pumpctl[plot]' "
+                      "(or, in a source checkout: pip install -e '.[plot]')") from None
+    return matplotlib
+
+
 def render_png(path, prog, status, settings, title="pump"):
-    import matplotlib
+    matplotlib = need_matplotlib()
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates

@@ -137,6 +137,7 @@ def cmd_log(ctx):
 def cmd_plot(ctx):
     from pumpctl.cli import plot
 
+    plot.need_matplotlib()  # before talking to the pump
     s = ctx.session()
     prog = s.request("programme_get")
     st = s.request("status")

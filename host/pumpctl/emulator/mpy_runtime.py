@@ -13,10 +13,26 @@ from pumpctl.emulator.ops import BackendOps
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 BRIDGE = os.path.join(_HERE, "mpy_bridge.mjs")
+NPM_PKG = "@micropython/micropython-webassembly-pyscript"
+NPM_VERSION = "1.27.0"  # package.json / package-lock.json
+NPM_FIX = ("run: npm install %s@%s (in any directory), then set MPY_NODE_MODULES to that directory's "
+           "node_modules; in a source checkout: make node_modules" % (NPM_PKG, NPM_VERSION))
 
 
 class BridgeError(RuntimeError):
-    pass
+    def __init__(self, msg, fix=""):
+        super().__init__(msg)
+        self.fix = fix
+
+
+def node_modules():
+    """The node_modules holding the MicroPython WebAssembly package: $MPY_NODE_MODULES, the source
+    checkout's (a wheel has none: issue 10, defect 4), then ./node_modules; None if none has it."""
+    repo_nm = os.path.normpath(os.path.join(_HERE, os.pardir, os.pardir, os.pardir, "node_modules"))
+    for nm in (os.environ.get("MPY_NODE_MODULES"), repo_nm, os.path.join(os.getcwd(), "node_modules")):
+        if nm and os.path.isfile(os.path.join(nm, NPM_PKG, "micropython.mjs")):
+            return os.path.abspath(nm)
+    return None
 
 
 class MpyBackend(BackendOps):
@@ -27,14 +43,20 @@ class MpyBackend(BackendOps):
 
         node = node or os.environ.get("NODE") or shutil.which("node")
         if not node:
-            raise BridgeError("--runtime micropython needs Node.js (node) on PATH; install Node 18+")
+            raise BridgeError("--runtime micropython needs Node.js (node) on PATH",
+                              "install Node.js 18 or newer (https://nodejs.org or your package manager)")
+        nm = node_modules()
+        if nm is None:
+            raise BridgeError("--runtime micropython needs the npm package %s %s (MicroPython under WebAssembly); "
+                              "it is not installed here" % (NPM_PKG, NPM_VERSION), NPM_FIX)
         fw = opts.get("firmware_dir") or fwpath.firmware_dir()
         cmd = [node, BRIDGE, "--fw", fw, "--build", opts["build"], "--model", str(opts["model"]),
                "--serial", str(opts["serial"]), "--seed", str(opts["_seed"]), "--start-t-s", str(opts["_start_t_s"])]
         if opts.get("state"):
             cmd += ["--state", os.path.abspath(opts["state"])]
         # stderr is inherited: firmware prints and bridge failures land in the emulator's log.
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        env = dict(os.environ, MPY_NODE_MODULES=nm)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
         self._r = self.proc.stdout
         self._w = self.proc.stdin
         first = self._readline()

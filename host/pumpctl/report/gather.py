@@ -99,7 +99,7 @@ def _label_warnings(lib, prof):
                     ", ".join(d["withdrawal"]["early_signs"]) + "; keep scheduled refill visits"})
     if d.get("overdose"):
         out.append({"rule": "OVERDOSE", "level": "warn", "text": "signs of overdose: " + ", ".join(
-            d["overdose"]["signs"]) + ". " + "; ".join(d["overdose"]["actions"])})
+            d["overdose"]["signs"]) + ". " + "; ".join(d["overdose"]["actions"])[:1].upper() + "; ".join(d["overdose"]["actions"])[1:]})
     out.append({"rule": "ESC-CATHETER", "level": "info", "text": "a sudden need for substantial dose escalation "
                 "may indicate a catheter complication (label)"})
     if lib.refill.get("storage_note"):

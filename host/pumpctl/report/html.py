@@ -1,7 +1,7 @@
 """The session report as ONE self-contained HTML file: inline CSS and SVG, no scripts, no fetches.
 
 Print layout (docs/report.md): @page margins that fit A4 and Letter (content width <= 180 mm),
-tables, charts and list items never split across pages (break-inside: avoid), the reservoir part starts a new page,
+tables, charts and list items never split across pages (break-inside: avoid), the session part (log, alarms, warnings) starts a new page,
 table headers repeat on each page. Times are pump local time unless marked UTC.
 """
 from html import escape
@@ -165,7 +165,7 @@ def render_html(rep):
         out.append(_figure("Programmed rate over 24 h (pump local time)", _rate_chart(prog)))
     out.append("</section>")
 
-    out.append('<section id="reservoir" class="newpage"><h2>4. Reservoir</h2>')
+    out.append('<section id="reservoir"><h2>4. Reservoir</h2>')
     out.append(kv([
         ("volume now", "<b>%s mL</b> at %d mcg/mL (%s mL delivered since the last refill)" % (
             render.ml(rv["reservoir_nl"], 2), conc, render.ml(rv["delivered_nl"], 2))),
@@ -191,7 +191,7 @@ def render_html(rep):
     out.append("</section>")
 
     ss = rep["session"]
-    out.append('<section id="session"><h2>5. This session</h2>')
+    out.append('<section id="session" class="newpage"><h2>5. This session</h2>')
     out.append('<p class="muted">Pump log entries since %s local (%s).</p>' % (
         loc(rep["report"]["since_t_s"]), _e(rep["report"]["since_arg"] or "default: start of the pump's local day")))
     if ss["programme_changes"]:

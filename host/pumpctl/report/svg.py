@@ -5,7 +5,7 @@ Coordinates are floats for drawing only; the values plotted are the firmware's o
 """
 from html import escape
 
-W, H = 680, 250           # viewBox units; the chart scales to the page width
+W, H = 680, 230           # viewBox units; the chart scales to the page width
 L, R, T, B = 58, 40, 14, 40  # margins for the axes' labels
 
 

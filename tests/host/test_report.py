@@ -244,3 +244,22 @@ def test_drift_and_dates_render_readably():
     assert html._drift(5) == "+5 s vs" and html._drift(-119) == "-119 s vs"
     assert html._drift(30 * DAY) == "30d 0h ahead of" and html._drift(-3 * 3600) == "3h 00m behind"
     assert html._offset(-5 * 3600 - 1800) == "-05:30" and html._offset(3600) == "+01:00"
+
+
+@pytest.mark.req("RPT-CONTENT")
+def test_report_of_an_empty_pump(tmp_path):
+    """A new pump (no profile, no drug, no programme) still gives a complete report that says so."""
+    pump = Pump(tmp_path)
+    try:
+        pump.ok("provision")
+        out = str(tmp_path / "empty.html")
+        rep = json.loads(pump.ok("report", "-o", out, "--json").out)
+        assert rep["programme"]["mode"] == "none" and rep["programme"]["rate_curve"] == []
+        assert rep["reservoir"]["forecast"] == [] and rep["reservoir"]["last_refill"] is None
+        assert rep["druglib"]["applied"] is False and rep["patient"]["risk_banner"] == ""
+        with open(out, encoding="utf-8") as f:
+            text = f.read()
+        assert "no profile on the pump" in text and "not applied: no patient profile" in text
+        assert text.count("<svg") == 0 and "Label warnings" in text
+    finally:
+        pump.stop()

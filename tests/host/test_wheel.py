@@ -46,7 +46,7 @@ def fresh(tmp_path_factory):
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=T)
     py = str(venv / "bin" / "python")
-    _pip("install", "--quiet", "--no-index", "--find-links", HOUSE, wheel, python=py)
+    _pip("install", "--quiet", "--no-compile", "--no-index", "--find-links", HOUSE, wheel, python=py)
     work = tmp / "work"
     work.mkdir()
     shutil.copy(NIGHT_RAMP, work / "night_ramp.toml")
@@ -144,7 +144,7 @@ def test_a_real_session_from_the_wheel(fresh):
         r = run(fresh, "--port", emu.url, "plot", "-o", "p.png")
         assert r.returncode == 7 and "pip install 'pumpctl[plot]'" in r.stderr and "Traceback" not in r.stderr
         assert not os.path.exists(os.path.join(fresh["work"], "p.png"))
-        _pip("install", "--quiet", "--no-index", "--find-links", HOUSE, "pumpctl[plot] @ file://" + fresh["wheel"],
+        _pip("install", "--quiet", "--no-compile", "--no-index", "--find-links", HOUSE, "pumpctl[plot] @ file://" + fresh["wheel"],
              python=fresh["py"])
         ok("plot", "-o", "p.png")
         with open(os.path.join(fresh["work"], "p.png"), "rb") as f:

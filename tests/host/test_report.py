@@ -263,3 +263,19 @@ def test_report_of_an_empty_pump(tmp_path):
         assert text.count("<svg") == 0 and "Label warnings" in text
     finally:
         pump.stop()
+
+
+def test_log_entries_read_as_the_clinician_reads_them():
+    """Alarm ids become names only where the log's `a` is an alarm id (eventlog.ARGS); doses in mcg, volumes in
+    mL. Expected names: alarms.CATALOGUE ids 5 = low_reservoir, 1 = reservoir_empty (the firmware's stable ids)."""
+    from pumpctl.report import html
+
+    raised = gather._entry([1, 100, "alarm_raised", 5, 0])
+    cleared = gather._entry([2, 200, "alarm_cleared", 1, 2])
+    silenced = gather._entry([3, 300, "alarm_silenced", 5, 900])
+    assert raised["data"]["alarm"] == "low_reservoir" and cleared["data"]["alarm"] == "reservoir_empty"
+    assert "alarm" not in silenced["data"]
+    assert html._details(gather._entry([4, 0, "programme", 500000, 537500])) == "daily total 500 -> 537.5 mcg/day"
+    assert html._details(gather._entry([5, 0, "refill", 19950000, 2000])) == "added 19.95 mL at 2000 mcg/mL"
+    assert html._details(gather._entry([6, 0, "bolus_start", 50000, 1800])) == "50 mcg over 30m"
+    assert html._change(500000, 537500) == "7.5 %" and html._change(0, 537500) == "first programme"

@@ -65,7 +65,7 @@ def parse_since(text, now_t_s, utc_offset_s):
 def _entry(e):
     seq, t_s, name, a, b = e
     data = dict(zip(LOG_ARGS.get(name, ()), (a, b)))
-    if name in ("alarm_raised", "alarm_cleared", "alarm_silenced"):
+    if name in ("alarm_raised", "alarm_cleared"):  # a = alarm id (alarm_silenced's a is not an alarm)
         data["alarm"] = fw_alarms.NAMES_BY_ID.get(a, str(a))
     return {"seq": seq, "t_s": t_s, "event": name, "a": a, "b": b, "data": data}
 
@@ -189,7 +189,8 @@ def gather(s, since=None, refill_record=None, host_now=None, port=None):
                     "boluses": [e for e in session if e["event"] in ("bolus_start", "bolus_end", "bolus_refused",
                                                                       "patient_bolus", "prime_start", "bridge_start")]},
         "alarms": {"active": al.get("alarms", []), "silenced_until_t_s": al.get("silenced_until_t_s") or None,
-                   "recent": [e for e in log if e["event"] in ("alarm_raised", "alarm_cleared", "alarm_silenced")
+                   "recent": [e for e in log if e["event"] in ("alarm_raised", "alarm_cleared", "alarm_silenced",
+                                                                "alarm_test")
                               and e["t_s"] >= cutoff]},
         "log_span": {"first_seq": raw[0][0] if raw else None, "last_seq": raw[-1][0] if raw else None},
     }

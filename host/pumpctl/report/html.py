@@ -275,7 +275,7 @@ def _details(e):
         return "%s mcg over %s" % (render.mcg(e["a"]), render.duration(e["b"]))
     if n == "patient_bolus":
         return "%s mcg" % render.mcg(e["a"])
-    if n in ("alarm_raised", "alarm_cleared", "alarm_silenced"):
+    if n in ("alarm_raised", "alarm_cleared"):
         return d.get("alarm", "")
     return ", ".join("%s=%s" % kv_ for kv_ in d.items() if kv_[0] != "alarm")
 

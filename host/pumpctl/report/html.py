@@ -71,8 +71,13 @@ def grid(headers, rows, num=()):
     return "<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>" % (head, body)
 
 
-def render_html(rep):
+PAPER = {"a4": "A4", "letter": "letter"}
+
+
+def render_html(rep, paper=None):
+    """paper: None (the browser's or printer's default), "a4" or "letter" (sets @page size)."""
     off = rep["clock"]["utc_offset_s"]
+    css = CSS if paper is None else CSS.replace("@page {", "@page { size: %s;" % PAPER[paper], 1)
 
     def loc(t):
         return _e(render.local(t, off))
@@ -82,7 +87,7 @@ def render_html(rep):
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
            "<title>Pump %s session report %s</title>" % (_e(p["serial"]), _e(render.local(rep["clock"]["pump_t_s"],
                                                                                             off)[:10])),
-           "<style>%s</style></head><body>" % CSS.replace("@SERIAL@", _css_str(p["serial"])).replace(
+           "<style>%s</style></head><body>" % css.replace("@SERIAL@", _css_str(p["serial"])).replace(
                "@DATE@", render.local(rep["clock"]["pump_t_s"], off)[:10])]
     out.append("<h1>Intrathecal baclofen pump - session report</h1>")
     out.append('<div class="meta"><span>Pump <b>%s</b> &middot; %s</span><span>generated %s UTC by pumpctl %s'

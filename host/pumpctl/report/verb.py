@@ -47,7 +47,7 @@ def cmd_report(ctx):
     s = ctx.session()
     rep = gather.gather(s, since=a.since, refill_record=record)
     out = a.output or default_name(rep)
-    _write(out, html.render_html(rep))
+    _write(out, html.render_html(rep, a.paper))
     files = {"html": out}
     if a.pdf:
         files["pdf"] = pdf.html_to_pdf(out, a.pdf)
@@ -61,6 +61,8 @@ def add_verbs(verb):
               "or --json", json=True)
     sp.add_argument("-o", "--output", help="HTML file (default report-SERIAL-YYYYMMDD-HHMM.html)")
     sp.add_argument("--pdf", metavar="FILE", help="also print to this PDF (needs Chromium)")
+    sp.add_argument("--paper", choices=sorted(html.PAPER), help="page size for printing and --pdf "
+                    "(default: the browser's or printer's; Chromium's PDF default is letter)")
     sp.add_argument("--since", help="session start: ISO time, a duration (4h, 90m, 2d) or 'all' "
                     "(default: 00:00 pump local time today)")
     sp.add_argument("--refill-record", metavar="FILE",

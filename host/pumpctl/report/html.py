@@ -217,8 +217,8 @@ def render_html(rep, paper=None):
     out.append("<p>Active: %s</p>" % (", ".join('<span class="flag">%s</span> (%s, since %s)' % (
         _e(a.get("name")), _e(a.get("class")), loc(a.get("raised_t_s"))) for a in act) or "none"))
     if al["recent"]:
-        out.append(grid(["time", "event", "alarm", "details"], [[
-            loc(e["t_s"]), _e(e["event"]), _e(e["data"].get("alarm")), _e(_details(e))] for e in al["recent"]]))
+        out.append(grid(["time", "event", "alarm"], [[
+            loc(e["t_s"]), _e(e["event"]), _e(e["data"].get("alarm") or _details(e))] for e in al["recent"]]))
     else:
         out.append("<p>No alarms raised or cleared in the last 90 days.</p>")
     out.append("</section>")

@@ -35,7 +35,8 @@ def _pip(*args, python):
 def fresh(tmp_path_factory):
     """A fresh venv with only the built wheel and its declared dependencies; cwd outside the checkout."""
     if not os.path.isdir(HOUSE) or not any(f.startswith("pyserial-") for f in os.listdir(HOUSE)):
-        pytest.fail("no wheelhouse at %s: run make venv (tools/wheelhouse.py fills it)" % HOUSE)
+        pytest.fail("no wheelhouse at %s: run .venv/bin/python tools/wheelhouse.py (make venv runs it when "
+                    "requirements-dev.txt or pyproject.toml change)" % HOUSE)
     tmp = tmp_path_factory.mktemp("wheel")
     dist = tmp / "dist"
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",

@@ -19,7 +19,10 @@ except ImportError:
 
 FW_VERSION = "0.1.0"
 LOG_PAGE = 24           # entries per log_read reply: keeps replies well inside one frame
-DISCREPANCY_PM = 145    # refill discrepancy flag: > 14.5 % expected vs withdrawn (issue 4)
+# Refill discrepancy flag: > 14.5 % expected vs withdrawn (issue 4), compared exactly by
+# cross-multiplication, never on a rounded ratio (issue 8: 14.525 % read as 145 permille).
+DISCREPANCY_NUM = 145
+DISCREPANCY_DEN = 1000
 
 
 def _int(args, key, lo, hi, default=None):
@@ -144,7 +147,11 @@ def refill_stage(ctl, args, t):
         norm = schedule.normalise(ctl.programme, conc, ctl.model)  # flows at the new strength
     expected = ctl.reservoir_nl(t)
     diff = expected - withdrawn if expected > withdrawn else withdrawn - expected
-    pm_ = diff * 1000 // (expected if expected > 0 else 1)
+    flag = diff * DISCREPANCY_DEN > DISCREPANCY_NUM * expected
+    # The exact ratio is discrepancy_nl / expected_nl; ppm and permille are rounded down
+    # for display (None when nothing was expected: no finite ratio).
+    ppm = diff * 1000000 // expected if expected > 0 else (0 if diff == 0 else None)
+    pm_ = None if ppm is None else ppm // 1000
     bridge = None
     if conc != ctl.conc_ug_ml and ctl.ledger.plan is not None:
         vol = ctl.settings["catheter_nl"] + ctl.model["pathway_nl"]
@@ -155,7 +162,7 @@ def refill_stage(ctl, args, t):
     ctl.staged = ("refill", payload, h, None, None)
     plan = schedule.Plan(norm) if norm is not None and ctl.ledger.plan is not None else None
     return {"hash": h, "expected_nl": expected, "withdrawn_nl": withdrawn, "discrepancy_permille": pm_,
-            "discrepancy_flag": pm_ > DISCREPANCY_PM, "added_nl": added, "conc_ug_ml": conc,
+            "discrepancy_nl": diff, "discrepancy_ppm": ppm, "discrepancy_flag": flag, "added_nl": added, "conc_ug_ml": conc,
             "bridge": bridge, "after": _forecast(ctl, t, plan, conc, added, True)}
 
 

@@ -61,6 +61,7 @@ class Controller:
         self.staged = None            # (kind, payload, hash) - volatile by design
         self._events = {}             # kind -> t_s of the next scheduled happening
         self._last_save_t = 0
+        self._dirty = False           # a log entry, alarm or transition not yet on flash
         self._now = 0                 # time used by FSM actions
         self._resume_after_boot = False
         self.reboot_pending = False   # set by sim_reset: answer, then reboot on the next tick
@@ -117,7 +118,14 @@ class Controller:
         t = self.now_s()
         self.advance(t)
         self.comms += 1
-        res = handler(self, args or {}, t)
+        try:
+            res = handler(self, args or {}, t)
+        except PumpError:
+            # A refusal that was logged (bolus_refused, fill_rejected, ...) is persisted
+            # before the error reply goes out, like any other log entry.
+            if self._dirty and not self.reboot_pending:
+                self.save()
+            raise
         if cmd not in dispatch.READ_ONLY and not self.reboot_pending:
             self.save()
         return res
@@ -167,12 +175,14 @@ class Controller:
         self._now = t_s
         if not self.fsm.fire(trigger):
             raise PumpError("E_STATE", "'%s' not allowed in state %s" % (trigger, self.fsm.state))
+        self._dirty = True
         self.reschedule(t_s)
 
     # --- events, alarms, log -------------------------------------------------------------
     def _log(self, name, a=0, b=0):
         try:
             self.log.append(self._now, LOG[name], a, b)
+            self._dirty = True
         except PumpError:
             self.raise_alarm("memory", self._now, log=False)
 
@@ -183,6 +193,7 @@ class Controller:
         if not self.alarms.raise_(name, t_s):
             return
         self._now = t_s
+        self._dirty = True            # latched: on flash before the tick or reply returns
         if log:
             self._log("alarm_raised", ALARMS[name][0])
         self.hal.buzzer(self.alarms.pattern())
@@ -292,7 +303,9 @@ class Controller:
         pat = self.alarms.tone_due(t_s)
         if pat is not None:
             self.hal.buzzer(pat)
-        if t_s - self._last_save_t >= CHECKPOINT_S and self.ledger.plan is not None:
+        # Persist before announcing (issue 8, defect 1): anything this advance logged, latched
+        # or changed state for is saved before the tick returns; else checkpoint strokes.
+        if self._dirty or (t_s - self._last_save_t >= CHECKPOINT_S and self.ledger.plan is not None):
             self.save()
 
     def next_due_s(self):
@@ -317,10 +330,14 @@ class Controller:
         for k in self.PERSIST:
             d[k] = getattr(self, k)
         d["keyring"] = self.keyring.to_dict()
+        # The state save is the commit point of every logged change: boot discards log
+        # entries newer than this seq (a cut rolled their change back; issue 8, defect 3).
+        d["log_seq"] = self.log.last_seq
         return d
 
     def save(self):
         self._last_save_t = self.t_s
+        self._dirty = False
         try:
             self.store.save(self.snapshot())
         except PumpError:
@@ -338,6 +355,11 @@ class Controller:
         mono = self.hal.monotonic_s()
         rtc = self.hal.rtc_s()
         if d is not None:
+            if "log_seq" in d:
+                try:
+                    self.log.discard_after(d["log_seq"])
+                except PumpError:
+                    self.alarms.raise_("memory", mono)
             for k in self.PERSIST:
                 if k in d and k != "keyring":
                     setattr(self, k, d[k])

@@ -190,6 +190,32 @@ class EventLog:
             self.first_seq = seq - self.capacity + 1
         return seq
 
+    def discard_after(self, seq):
+        """Invalidate every record newer than `seq` (zero it on flash) and resume after `seq`.
+
+        Boot calls this with the log seq the committed state reached: entries appended after
+        the last state save describe changes a power cut rolled back (issue 8, defect 3).
+        Idempotent, so a cut during it is finished by the next boot. Returns how many."""
+        n = 0
+        if seq < 0:
+            seq = 0
+        s = self.last_seq
+        lo = s - self.capacity if s - self.capacity > seq else seq   # older seqs are overwritten
+        zero = bytes(REC_LEN)
+        while s > lo:
+            if self._read_rec(s) is not None:
+                try:
+                    self.flash.write_at(self.name, (s % self.capacity) * REC_LEN, zero)
+                except OSError as e:
+                    raise PumpError("E_FLASH", "event discard: %s" % e)
+                n += 1
+            s -= 1
+        if self.last_seq > seq:
+            self.last_seq = seq
+            if self.first_seq > seq:
+                self.first_seq = seq if seq > 0 else 0
+        return n
+
     def _read_rec(self, seq):
         off = (seq % self.capacity) * REC_LEN
         if self._has_read_at:

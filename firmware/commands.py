@@ -186,7 +186,7 @@ def refill_commit(ctl, args, t):
         rate = old_rate * p["conc_ug_ml"] // old_conc
         led.add_override(t, t + p["bridge"]["duration_s"], rate, True)
         ctl.bolus_kind = "bridge"
-        ctl._log("bridge_start", p["bridge"]["volume_nl"], p["bridge"]["duration_s"])
+        ctl._log("bridge_start", p["bridge"]["volume_nl"], old_conc)
     ctl.reschedule(t)
     return {"hash": h, "reservoir_nl": ctl.reservoir_nl(t), "alarm_t_s": ctl._events.get("low_reservoir"),
             "empty_t_s": ctl._events.get("reservoir_empty")}
@@ -204,7 +204,8 @@ def bolus(ctl, args, t):
         flow = ctl.model["flow_max_nl_day"]
         dur_s = ceil_div(vol * pm.DAY_S, flow)
         rate = flow * ctl.conc_ug_ml // 1000
-        return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start")
+        return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start",
+                            (vol, flow))
     if kind != "single":
         raise PumpError("E_BAD_ARGS", "kind must be single or prime")
     dose = _int(args, "dose_ng", 1, pm.DOSE_MAX_NG_DAY)
@@ -214,7 +215,7 @@ def bolus(ctl, args, t):
     return _start_bolus(ctl, t, "single", rate, dur * 60, False, dose, "bolus_start")
 
 
-def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name):
+def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name, log_ab=None):
     base = 0 if replace else ctl.plan_peak_ng_day()
     flow = pm.flow_nl_day(base + rate, ctl.conc_ug_ml)
     if flow > ctl.model["flow_max_nl_day"]:
@@ -231,7 +232,8 @@ def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name):
         ctl.bolus_doses = [b for b in ctl.bolus_doses if b[0] > t - pm.DAY_S] + [[t, dose_ng]]
     ctl.bolus_kind = kind
     ctl._now = t
-    ctl._log(log_name, dose_ng, dur_s)
+    a, b = log_ab if log_ab is not None else (dose_ng, dur_s)   # per eventlog.ARGS[log_name]
+    ctl._log(log_name, a, b)
     ctl.fire("bolus_start", t)
     return {"kind": kind, "dose_ng": dose_ng, "end_t_s": t + dur_s, "rate_ng_day": rate}
 
@@ -258,7 +260,8 @@ def patient_bolus(ctl, args, t):
         raise
     dur = s["pb_duration_min"]
     rate = (s["pb_dose_ng"] * 1440 + dur // 2) // dur
-    out = _start_bolus(ctl, t, "patient", rate, dur * 60, False, s["pb_dose_ng"], "patient_bolus")
+    out = _start_bolus(ctl, t, "patient", rate, dur * 60, False, s["pb_dose_ng"], "patient_bolus",
+                       (s["pb_dose_ng"], len(ctl.patient_boluses) + 1))
     ctl.patient_boluses.append(t)
     return out
 

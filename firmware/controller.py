@@ -63,6 +63,8 @@ class Controller:
         self._last_save_t = 0
         self._dirty = False           # a log entry, alarm or transition not yet on flash
         self._now = 0                 # time used by FSM actions
+        self._trigger = None          # the trigger being fired (actions log what caused them)
+        self.role = None              # role of the command being handled (log fields)
         self._resume_after_boot = False
         self.reboot_pending = False   # set by sim_reset: answer, then reboot on the next tick
 
@@ -118,6 +120,7 @@ class Controller:
         t = self.now_s()
         self.advance(t)
         self.comms += 1
+        self.role = role
         try:
             res = handler(self, args or {}, t)
         except PumpError:
@@ -163,8 +166,15 @@ class Controller:
         pass
 
     def end_bolus(self):
+        # Drug the bolus gave (its overrides up to now), as volume: label ng * 1000 / (mcg/mL).
+        ng_s = 0
+        for t0, t1, rate, _ in self.ledger.overrides:
+            end = t1 if t1 < self._now else self._now
+            if end > t0:
+                ng_s += rate * (end - t0)
         self.ledger.clear_overrides(self._now)
-        self._log("bolus_end")
+        self._log("bolus_end", ng_s * 1000 // (pm.DAY_S * self.conc_ug_ml),
+                  1 if self._trigger == "bolus_cancel" else 0)
         self._push("bolus_finished", {"kind": self.bolus_kind or "bolus"})
         self.bolus_kind = None
 
@@ -173,6 +183,7 @@ class Controller:
 
     def fire(self, trigger, t_s):
         self._now = t_s
+        self._trigger = trigger
         if not self.fsm.fire(trigger):
             raise PumpError("E_STATE", "'%s' not allowed in state %s" % (trigger, self.fsm.state))
         self._dirty = True
@@ -282,7 +293,7 @@ class Controller:
             self.strokes_total += done
             if done < k:
                 self._now = t_s
-                self._log("stall", k - done)
+                self._log("stall", k, done)
                 self.raise_alarm("motor_stall", t_s)
 
     def advance(self, t_s):
@@ -376,13 +387,14 @@ class Controller:
                 t_boot = rtc
             self.t_s = d["t_s"]
             self._now = t_boot
-            self._log("reset_unclean", t_boot - d["t_s"])
             assumed = self.ledger.volume_nl(t_boot) // self.stroke_nl
             cap = self.fill_nl // self.stroke_nl
             assumed = cap if assumed > cap else assumed
-            if assumed > self.strokes_fill:
-                self.strokes_total += assumed - self.strokes_fill
-                self.strokes_fill = assumed
+            extra = assumed - self.strokes_fill if assumed > self.strokes_fill else 0
+            self.strokes_total += extra
+            self.strokes_fill += extra
+            # (time of the last saved state, volume assumed delivered since: eventlog.ARGS)
+            self._log("reset_unclean", d["t_s"], extra * self.stroke_nl)
         else:
             t_boot = rtc if rtc is not None else 0
             self._now = t_boot

@@ -61,9 +61,9 @@ CODES = {
     "alarm_test": 28,
 }
 
-# Meaning of (a, b) per code, for the host's log display. Unlisted: unused (0).
+# Meaning of (a, b) per code, for the host's log display. Unlisted: unused (0). Every writer
+# follows it (tests/fw/test_log_fields.py checks each field against the kind its name says).
 ARGS = {
-    "boot": ("fw_build", "reset_cause"),
     "reset_unclean": ("checkpoint_t_s", "assumed_nl"),
     "programme": ("old_ng_day", "new_ng_day"),
     "refill": ("added_nl", "conc_ug_ml"),
@@ -75,7 +75,7 @@ ARGS = {
     "patient_bolus_refused": ("reason_0off_1lockout_2max_3daily", "wait_s_count_or_dose"),
     "alarm_raised": ("alarm_id", "detail"),
     "alarm_cleared": ("alarm_id", "role"),
-    "alarm_silenced": ("alarm_id", "until_t_s"),
+    "alarm_silenced": ("duration_s", "until_t_s"),   # silencing mutes every active alarm
     "time_set": ("old_t_s", "new_t_s"),
     "settings": ("setting_id", "value"),
     "override": ("reason_id", "value"),
@@ -86,6 +86,12 @@ ARGS = {
     "bridge_start": ("volume_nl", "old_conc_ug_ml"),
     "prime_start": ("volume_nl", "rate_nl_day"),
 }
+
+# `role` fields (alarm_cleared, auth_fail): the session's role.
+ROLE_IDS = {"patient": 1, "clinician": 2, "service": 3}
+# `setting_id` of "settings" entries: one entry per setting a settings_set carried.
+SETTING_IDS = {"low_res_nl": 1, "catheter_nl": 2, "pb_dose_ng": 3, "pb_duration_min": 4,
+               "pb_lockout_min": 5, "pb_max_24h": 6, "utc_offset_s": 7}
 
 NAMES = {}
 for _k in CODES:

@@ -215,8 +215,18 @@ def bolus(ctl, args, t):
     return _start_bolus(ctl, t, "single", rate, dur * 60, False, dose, "bolus_start")
 
 
+def _plan_peak_ng_day(prog):
+    """Highest basal step plus every periodic bolus: the worst case a bolus adds to."""
+    if prog is None:
+        return 0
+    peak = schedule.step_peak_ng_day(prog)
+    for b in prog["boluses"]:
+        peak += b["rate_ng_day"]
+    return peak
+
+
 def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name, log_ab=None):
-    base = 0 if replace else ctl.plan_peak_ng_day()
+    base = 0 if replace else _plan_peak_ng_day(ctl.programme)
     flow = pm.flow_nl_day(base + rate, ctl.conc_ug_ml)
     if flow > ctl.model["flow_max_nl_day"]:
         ctl._now = t

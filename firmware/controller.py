@@ -8,8 +8,8 @@ from compat import const
 from protocol import PumpError
 import pumpmodel as pm
 import schedule
-import battery as bat
-from delivery import Ledger, first_true, HORIZON_S
+import endoflife as eol
+from delivery import Ledger
 from alarms import Alarms, CATALOGUE as ALARMS
 from fsm import Machine, ROWS, INITIAL
 from store import StateStore
@@ -88,25 +88,7 @@ class Controller:
         return pm.flow_nl_day(self.daily_ng(), self.conc_ug_ml) // self.stroke_nl
 
     def battery_remaining_nah(self, t_s, strokes_total=None):
-        if self.implant_t_s is None:
-            return bat.CAPACITY_NAH
-        s = self.strokes_total if strokes_total is None else strokes_total
-        return bat.CAPACITY_NAH - bat.consumed_nah(t_s - self.implant_t_s, s, self.comms, self.drain_nah)
-
-    def _projected_strokes_total(self, t_s):
-        due = self.ledger.volume_nl(t_s) // self.stroke_nl - self.strokes_fill
-        cap = self.fill_nl // self.stroke_nl - self.strokes_fill
-        return self.strokes_total + max(0, min(due, cap))
-
-    def plan_peak_ng_day(self):
-        """Highest basal step plus every periodic bolus: the worst case a bolus adds to."""
-        prog = self.programme
-        if prog is None:
-            return 0
-        peak = schedule.step_peak_ng_day(prog)
-        for b in prog["boluses"]:
-            peak += b["rate_ng_day"]
-        return peak
+        return eol.remaining_nah(self, t_s, strokes_total)
 
     # --- commands --------------------------------------------------------------------------
     def command(self, cmd, args, role):
@@ -157,10 +139,12 @@ class Controller:
         self.ledger.rebase(self._now, plan=self.plan)
 
     def stop_delivery(self):
+        running = self.ledger.plan is not None or self.ledger.overrides
         self.ledger.rebase(self._now, plan=None, keep_plan=False)
         self.ledger.overrides = []
         self.bolus_kind = None
-        self._log("stop")
+        if running:   # one "stop" per stop of delivery (not again when EOS follows a critical alarm)
+            self._log("stop")
 
     def start_bolus(self):
         pass
@@ -225,24 +209,15 @@ class Controller:
             ev["low_reservoir"] = self.ledger.first_t_reaching(self.fill_nl - self.settings["low_res_nl"], t_s)
             ev["reservoir_empty"] = self.ledger.first_t_reaching(self.fill_nl, t_s)
         if self.implant_t_s is not None and "eos" not in self.alarms.active:
-            ev["eos"] = self._eos_t_s(t_s)
-            if self.eri_t_s is None:
-                cur = bat.current_na(self.strokes_per_day())
-                ev["eri"] = _first_or_none(t_s, lambda t: bat.below_eri(
-                    self.battery_remaining_nah(t, self._projected_strokes_total(t)), cur))
-        if ev.get("eri") is not None and ev.get("eos") is not None and ev["eri"] >= ev["eos"]:
-            ev["eri"] = None   # service ends (84 months) before the battery would reach ERI
+            # ERI always 90 days before EOS, whatever ends service (endoflife.py).
+            eri = self.eri_t_s
+            if eri is None:
+                eri = ev["eri"] = eol.eri_due_t_s(self, t_s)
+            ev["eos"] = eol.eos_t_s(self, t_s, eri)
         self._events = {}
         for k in ev:
             if ev[k] is not None:
                 self._events[k] = ev[k]
-
-    def _eos_t_s(self, t_s):
-        hard = bat.add_months(self.implant_t_s, bat.SERVICE_LIFE_MONTHS)
-        if self.eri_t_s is not None and self.eri_t_s + bat.EOS_AFTER_ERI_S < hard:
-            hard = self.eri_t_s + bat.EOS_AFTER_ERI_S
-        dep = _first_or_none(t_s, lambda t: self.battery_remaining_nah(t, self._projected_strokes_total(t)) <= 0)
-        return dep if dep is not None and dep < hard else hard
 
     def next_event(self):
         best_k, best_t = None, None
@@ -415,6 +390,3 @@ class Controller:
         self._push("boot", {"state": self.fsm.state, "unclean": d is not None})
         self.save()
 
-
-def _first_or_none(t_s, pred):
-    return t_s if pred(t_s) else first_true(t_s, t_s + HORIZON_S, pred)

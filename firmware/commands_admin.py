@@ -173,6 +173,8 @@ def sim_warp(ctl, args, t):
     secs = _int(args, "seconds", 1, MAX_WARP_S)
     ctl.clock_offset_s += secs
     ctl.advance(t + secs)
+    if hasattr(ctl.hal, "set_rtc_s"):   # the RTC lives through the warped time too (issue 8, defect 10)
+        ctl.hal.set_rtc_s(ctl.t_s)
     return {"t_s": ctl.t_s, "state": ctl.fsm.state, "alarms": sorted(ctl.alarms.active),
             "reservoir_nl": ctl.reservoir_nl()}
 

@@ -17,6 +17,9 @@ from eventlog import EventLog, CODES as LOG
 from auth import Keyring
 
 CHECKPOINT_S = const(900)  # persist delivered strokes at least every 15 min of delivery
+# Scheduled happenings, in the order they are handled when due at the same second: the ERI
+# is announced before an end of service it falls together with (issue 8, defect 6).
+EVENT_ORDER = ("override_end", "low_reservoir", "reservoir_empty", "eri", "eos")
 
 
 class Controller:
@@ -221,9 +224,10 @@ class Controller:
 
     def next_event(self):
         best_k, best_t = None, None
-        for k in self._events:
-            t = self._events[k]
-            if best_t is None or t < best_t:
+        ev = self._events
+        for k in EVENT_ORDER:   # fixed order on ties (dict order differs between runtimes)
+            t = ev.get(k)
+            if t is not None and (best_t is None or t < best_t):
                 best_k, best_t = k, t
         return best_k, best_t
 

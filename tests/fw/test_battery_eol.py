@@ -17,6 +17,7 @@ REQS = {
     "test_eos_exactly_90_days_after_eri_at_every_flow": ["SAFE-EOL-90D"],
     "test_service_limit_is_announced_by_eri_90_days_before": ["SAFE-EOL-90D"],
     "test_battery_never_negative_and_one_stop_at_eos": ["SAFE-EOL-90D"],
+    "test_sudden_depletion_raises_eri_then_eos_in_that_order": ["SAFE-EOL-90D"],
 }
 
 CAP_NAH = 600000000       # 600 mAh
@@ -154,4 +155,19 @@ def test_battery_never_negative_and_one_stop_at_eos():
         warp(hal, ctl, 365 * DAY)                 # years after EOS the quiescent drain goes on
         st = cmd(ctl, "status")
         assert st["battery_nah"] >= 0 and st["battery_life_s"] >= 0
+    assert cmd(ctl, "status")["battery_nah"] == 0
+
+
+def test_sudden_depletion_raises_eri_then_eos_in_that_order():
+    """A cell emptied at once (test-build drain) ends service now: the ERI is still raised,
+    before the EOS, in the same order on both runtimes (ties are not left to dict order)."""
+    hal, ctl = ready_pump({"mode": "continuous", "dose_ng_day": 1000000})
+    cmd(ctl, "sim_fault", fault="battery_drain", nah=bat.CAPACITY_NAH)
+    cmd(ctl, "status")                              # the next advance handles what fell due
+    assert ctl.fsm.state == "end_of_life"
+    from eventlog import NAMES
+    names = [NAMES[e[2]] for e in ctl.log.read(0, 100)]
+    assert names.index("eri") < names.index("eos") and names.count("stop") == 1, names
+    raised = [e[3] for e in ctl.log.read(0, 100) if NAMES[e[2]] == "alarm_raised"]
+    assert raised == [6, 2]                         # alarm ids: eri, then eos
     assert cmd(ctl, "status")["battery_nah"] == 0

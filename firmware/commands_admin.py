@@ -2,7 +2,7 @@
 from protocol import PumpError
 import pumpmodel as pm
 from alarms import CATALOGUE
-from eventlog import NAMES as LOG_NAMES, ROLE_IDS, SETTING_IDS
+from eventlog import NAMES as LOG_NAMES, ROLE_IDS, SETTING_IDS, SETTINGS
 from commands import _int, LOG_PAGE
 import battery as bat
 import clinical
@@ -130,7 +130,7 @@ def settings_set(ctl, args, t):
     if offset is not None and offset != ctl.ledger.utc_offset_s:
         ctl.ledger.rebase(t, utc_offset_s=offset)
     ctl._now = t
-    for k in sorted(SETTING_IDS, key=SETTING_IDS.get):   # one entry per setting carried: (id, value)
+    for k in SETTINGS:   # one entry per setting carried: (setting id, value), in id order
         if k == "utc_offset_s":
             if offset is not None:
                 ctl._log("settings", SETTING_IDS[k], offset)

@@ -90,8 +90,11 @@ ARGS = {
 # `role` fields (alarm_cleared, auth_fail): the session's role.
 ROLE_IDS = {"patient": 1, "clinician": 2, "service": 3}
 # `setting_id` of "settings" entries: one entry per setting a settings_set carried.
-SETTING_IDS = {"low_res_nl": 1, "catheter_nl": 2, "pb_dose_ng": 3, "pb_duration_min": 4,
-               "pb_lockout_min": 5, "pb_max_24h": 6, "utc_offset_s": 7}
+SETTINGS = ("low_res_nl", "catheter_nl", "pb_dose_ng", "pb_duration_min", "pb_lockout_min", "pb_max_24h",
+            "utc_offset_s")   # setting_id = position + 1; never reorder, add at the end
+SETTING_IDS = {}
+for _i, _k in enumerate(SETTINGS):
+    SETTING_IDS[_k] = _i + 1
 
 NAMES = {}
 for _k in CODES:

@@ -11,7 +11,7 @@ the strokes the simulated motor really made (hal.strokes) and the commands this 
 the calendar date of the 84-month limit is counted here day by day.
 """
 import battery as bat
-from pumpkit import make_pump, ready_pump, cmd, refill, warp, T0, DAY
+from pumpkit import make_pump, ready_pump, cmd, warp, T0, DAY
 
 REQS = {
     "test_eos_exactly_90_days_after_eri_at_every_flow": ["SAFE-EOL-90D"],

@@ -9,7 +9,7 @@ valid JSON of the same length: only the CRC can tell).
 """
 import json
 
-from pumpkit import make_pump, ready_pump, cmd, refill, programme, warp, raises, T0, DAY
+from pumpkit import make_pump, ready_pump, cmd, refill, programme, warp, raises, DAY
 from hal_sim import SimHal
 from controller import Controller
 from flash import MemoryFlash

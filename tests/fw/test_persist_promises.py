@@ -11,7 +11,7 @@ from flash import MemoryFlash, PowerLoss
 from hal_sim import SimHal
 from controller import Controller
 from eventlog import EventLog, NAMES
-from pumpkit import ready_pump, make_pump, cmd, refill, programme, T0, DAY
+from pumpkit import ready_pump, cmd, refill, programme, T0
 
 REQS = {
     "test_stall_alarm_survives_a_power_cut_and_the_pump_stays_stopped": ["SAFE-PERSIST-ALARM"],

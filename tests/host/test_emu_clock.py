@@ -8,7 +8,6 @@ a warp does not lose it either. Oracle: pump time = RTC start + emulator monoton
 the warps this test asked for (plain addition, outside the code under test).
 """
 import os
-import time
 
 import pytest
 
@@ -90,7 +89,6 @@ def test_clock_file_follows_a_warp_at_once(tmp_path):
     b = _backend(state)
     b.boot(0)
     b.tick(1)
-    ctl = b.sup.s.rt.ctl
     _direct(b, "sim_warp", {"seconds": WARP_S}, "service")
     b.tick(2)
     # The process is killed now (no orderly stop, no periodic save): the next start's RTC

@@ -22,6 +22,7 @@ REQS = {
     "test_cut_at_every_write_of_refill_commit_log_agrees": ["SAFE-LOG-AGREES"],
     "test_cut_at_every_write_of_each_logging_command_log_agrees": ["SAFE-LOG-AGREES"],
     "test_cut_while_a_stall_tick_persists_log_agrees": ["SAFE-LOG-AGREES", "SAFE-PERSIST-ALARM"],
+    "test_discard_after_invalidates_newer_entries_and_resumes": ["SAFE-LOG-AGREES"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 1000000}    # 500 uL/day at 2000 mcg/mL: 2000 strokes/day
@@ -297,3 +298,30 @@ def test_cut_while_a_stall_tick_persists_log_agrees():
     assert rolled > 0 and done >= 0
     # Whatever the cut, no stroke is delivered after the reboot while the alarm is latched,
     # and a rolled-back stall is detected again by the rebooted pump's own motor.
+
+
+def test_discard_after_invalidates_newer_entries_and_resumes():
+    """EventLog.discard_after, the boot half of the commit protocol: the ring keeps entries up
+    to the committed seq, forgets newer ones on flash (a fresh scan agrees), and appends on."""
+    flash = MemoryFlash()
+    log = EventLog(flash, capacity=8)
+    for i in range(20):
+        log.append(100 + i, 2, i, 0)
+    assert log.discard_after(20) == 0 and log.last_seq == 20          # nothing newer: no-op
+    assert log.discard_after(15) == 5 and log.last_seq == 15
+    again = EventLog(flash, capacity=8)                                 # what the next boot sees
+    assert again.last_seq == 15 and [r[0] for r in again.read(0, 99)] == [13, 14, 15]
+    assert again.discard_after(15) == 0                                 # idempotent
+    assert again.append(200, 2) == 16
+    assert [r[0] for r in EventLog(flash, capacity=8).read(0, 99)] == [13, 14, 15, 16]
+    # A cut in the middle of the discard: the next boot finishes it.
+    flash.tear_next_write_after = 3
+    try:
+        again.discard_after(13)
+        raise AssertionError("expected PowerLoss")
+    except PowerLoss:
+        pass
+    third = EventLog(flash, capacity=8)
+    third.discard_after(13)
+    assert [r[0] for r in EventLog(flash, capacity=8).read(0, 99)] == [13]
+    assert third.discard_after(0) == 1 and len(EventLog(flash, capacity=8)) == 0

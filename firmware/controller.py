@@ -344,12 +344,13 @@ class Controller:
                                  or self.hal.flash.read("state.b") is not None)
         mono = self.hal.monotonic_s()
         rtc = self.hal.rtc_s()
+        discard_failed = False
         if d is not None:
             if "log_seq" in d:
                 try:
                     self.log.discard_after(d["log_seq"])
                 except PumpError:
-                    self.alarms.raise_("memory", mono)
+                    discard_failed = True
             for k in self.PERSIST:
                 if k in d and k != "keyring":
                     setattr(self, k, d[k])
@@ -374,6 +375,8 @@ class Controller:
             self.strokes_fill += extra
             # (time of the last saved state, volume assumed delivered since: eventlog.ARGS)
             self._log("reset_unclean", d["t_s"], extra * self.stroke_nl)
+            if discard_failed:   # the log may hold entries the state does not: say so
+                self.raise_alarm("memory", t_boot)
         else:
             t_boot = rtc if rtc is not None else 0
             self._now = t_boot

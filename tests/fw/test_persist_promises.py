@@ -23,6 +23,7 @@ REQS = {
     "test_cut_at_every_write_of_each_logging_command_log_agrees": ["SAFE-LOG-AGREES"],
     "test_cut_while_a_stall_tick_persists_log_agrees": ["SAFE-LOG-AGREES", "SAFE-PERSIST-ALARM"],
     "test_discard_after_invalidates_newer_entries_and_resumes": ["SAFE-LOG-AGREES"],
+    "test_a_failed_discard_at_boot_raises_the_memory_alarm": ["SAFE-LOG-AGREES"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 1000000}    # 500 uL/day at 2000 mcg/mL: 2000 strokes/day
@@ -346,3 +347,32 @@ def test_discard_after_invalidates_newer_entries_and_resumes():
     third.discard_after(13)
     assert [r[0] for r in EventLog(flash, capacity=8).read(0, 99)] == [13]
     assert third.discard_after(0) == 1 and len(EventLog(flash, capacity=8)) == 0
+
+
+def test_a_failed_discard_at_boot_raises_the_memory_alarm():
+    """If boot cannot invalidate the rolled-back entries (flash write error), the log may
+    disagree with the state: the pump says so with the memory alarm instead of hiding it."""
+    flash = CutFlash()
+    hal, ctl = _infusing(flash)
+    st = cmd(ctl, "programme_stage", programme=NEW)
+    seq = ctl.log.last_seq
+    flash.arm(1, 0)                      # the programme's log entry lands, the state save is cut
+    try:
+        cmd(ctl, "programme_commit", hash=st["hash"])
+        raise AssertionError("expected PowerLoss")
+    except PowerLoss:
+        pass
+    assert [e[2] for e in raw_log(flash) if e[0] > seq] == ["programme"]
+    img = dict(flash.files)
+    flash.fail_writes = 1                # the discard's write fails
+    hal2, ctl2 = reboot(flash, ctl.t_s + 5)
+    assert "memory" in ctl2.alarms.active
+    assert ctl2.alarms.active["memory"] == ctl2.t_s   # pump time of the boot
+    assert ctl2.programme["dose_ng_day"] == 1000000
+    # Without the write error the same cut is repaired silently.
+    flash2 = MemoryFlash()
+    for name in img:
+        flash2.files[name] = bytearray(img[name])
+    hal3, ctl3 = reboot(flash2, ctl.t_s + 5)
+    assert "memory" not in ctl3.alarms.active
+    assert "programme" not in [e[2] for e in before_boot(raw_log(flash2), seq)]

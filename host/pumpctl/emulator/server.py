@@ -24,7 +24,8 @@ import threading
 import time
 import tty
 
-from pumpctl.emulator.backend import PUMP_EPOCH_UNIX, is_event, line_noise, make_backend, rtc_start, save_clock
+from pumpctl.emulator.backend import is_event, line_noise, make_backend
+from pumpctl.emulator.rtc import PUMP_EPOCH_UNIX, rtc_start, save_clock
 from pumpctl.emulator.vclock import VClock
 
 TICK_MAX_REAL_S = 1.0  # brief: tick "at least every second"

@@ -214,7 +214,7 @@ def describe(f):
     if k == "bool":
         return "true or false"
     if k == "str":
-        return "string of %d..%d characters" % (f[LO], f[HI])
+        return "text of %d..%d printable characters (up to U+FFFF)" % (f[LO], f[HI])
     if k == "hex":
         if f[LO] == f[HI]:
             return "%d hex digits" % f[LO]
@@ -250,6 +250,14 @@ def check_value(f, v, path):
             for ch in v:
                 if ch not in "0123456789abcdefABCDEF":
                     _bad(path, v, f, "not hex")
+        else:
+            # Text: printable, up to U+FFFF. MicroPython keeps an escaped surrogate pair as two
+            # characters, CPython as one (jsonstrict.py): refusing both keeps lengths and the
+            # logged CRC of the text the same on both runtimes.
+            for ch in v:
+                o = ord(ch)
+                if o < 0x20 or o == 0x7F or 0xD800 <= o <= 0xDFFF or o > 0xFFFF:
+                    _bad(path, v, f, "control character or character above U+FFFF")
     elif k == "enum":
         if type(v) is not str or v not in f[SUB]:
             _bad(path, v, f, "not allowed")

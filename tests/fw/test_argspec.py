@@ -180,3 +180,16 @@ REQS = {
     "test_first_clock_set_is_free_but_never_before_the_first_boot": ["PROTO-CLOCK-BOUND"],
     "test_no_e_internal_for_hostile_values_of_any_field": ["PROTO-NO-INTERNAL"],
 }
+
+
+def test_text_arguments_refuse_controls_and_characters_above_u_ffff():
+    # Same verdict on both runtimes whatever the JSON escaping (jsonstrict.py, argspec.py).
+    hal, ctl = ready_pump(CONT)
+    t = ctl.now_s()
+    for bad in ("a\tb", "x\x7f", "\U0001f600", "\ud83d\ude00"):
+        raises("E_BAD_ARGS", cmd, ctl, "time_set", t_s=t + DAY, reason=bad)
+    _refused(ctl, "time_set", field="reason", t_s=t + DAY, reason="r" * 81)
+    cmd(ctl, "time_set", t_s=t + DAY, reason="\u00e9t\u00e9 " + "r" * 76)   # 80 characters, BMP
+
+
+REQS["test_text_arguments_refuse_controls_and_characters_above_u_ffff"] = ["PROTO-ARGS-CHECK"]

@@ -218,6 +218,9 @@ def sim_reset(ctl, args, t):
     flash.remove(ctl.log.name)
     if hasattr(flash, "names"):     # anything else the firmware keeps on flash
         for name in flash.names():
-            flash.remove(name)
+            # except auth's boot number and lockouts: a monotonic security counter survives a
+            # factory reset, or challenges (and recorded dev-key logins) would repeat (issue 8)
+            if name[:5] != "auth.":
+                flash.remove(name)
     ctl.reboot_pending = True       # nothing may write flash again before the reboot
     return {"rebooting": True}

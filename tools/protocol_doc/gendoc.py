@@ -61,10 +61,10 @@ CMDS = [
     (
         "auth_begin",
         "auth_begin",
-        "Start a login for `role`; returns a fresh 16-byte nonce (hex). Ends any current session.",
+        "Start a login for `role`; returns a fresh 16-byte nonce (hex): boot number, challenge number, 8 random bytes. Does not end the current session.",
     ),
     ("auth", "auth", 'Answer the challenge: `mac` = HMAC-SHA256(key_role, nonce_hex + "|" + role), hex.'),
-    ("logout", "logout", "End the session (signed or not)."),
+    ("logout", "logout", "End the session. Only a logout signed by the session ends it; an unsigned one answers `{}` and changes nothing."),
     (
         "programme_get",
         "programme_get",

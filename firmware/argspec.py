@@ -58,7 +58,7 @@ def _f(name, kind, lo, hi, unit, meaning, required=False, default=None, sub=None
     return (name, kind, lo, hi, unit, required, default, meaning, sub, code)
 
 
-def I(name, lo, hi, unit, meaning, required=False, default=None, code=E):
+def I(name, lo, hi, unit, meaning, required=False, default=None, code=E):  # noqa: E743 (stable name)
     return _f(name, "int", lo, hi, unit, meaning, required, default, None, code)
 
 
@@ -82,7 +82,7 @@ def L(name, lo, hi, item, meaning, required=False, code=E):
     return _f(name, "list", lo, hi, "items", meaning, required, None, item, code)
 
 
-def O(name, fields, meaning, required=False):
+def O(name, fields, meaning, required=False):  # noqa: E743 (stable name)
     return _f(name, "obj", None, None, "", meaning, required, None, tuple(fields))
 
 

@@ -10,7 +10,7 @@ import protocol
 from compat import hexlify
 from hal_sim import SimHal
 from runtime import PumpRuntime
-from pumpkit import T0, DAY
+from pumpkit import T0
 
 SERIAL = "SIM00001"
 KC = b"C" * 32

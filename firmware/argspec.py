@@ -25,6 +25,7 @@ any value must satisfy whatever the pump's state.
 from protocol import MAX_ID, ROLES, PumpError, canonical_json
 import pumpmodel as pm
 from alarms import CATALOGUE
+from battery import CAPACITY_NAH
 import clinical
 
 NAME, KIND, LO, HI, UNIT, REQUIRED, DEFAULT, MEANING, SUB, CODE = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -187,7 +188,7 @@ COMMAND_ARGS = {
     "sim_warp": (I("seconds", 1, MAX_WARP_S, "s", "advance the pump clock by this much", required=True),),
     "sim_fault": (
         N("fault", SIM_FAULTS, "fault to inject", required=True),
-        I("nah", 1, 3000000000000, "nAh", "battery_drain: charge to drain", required=False),
+        I("nah", 1, CAPACITY_NAH, "nAh", "battery_drain: charge to drain"),
         I("writes", 1, 1000, "writes", "flash_fail: failing writes", default=1),
         I("after_bytes", 0, 100000, "bytes", "power_loss: bytes of the next state write that land", default=16),
         I("ppm", 0, 1000000, "ppm", "serial_noise: bit flips per million bytes", default=0),

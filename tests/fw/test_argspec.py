@@ -155,20 +155,46 @@ def test_no_e_internal_for_hostile_values_of_any_field():
     hal, ctl = ready_pump(CONT)
     values = (None, True, False, 0, -1, 1, 2147483648, -2147483649, "", "x", [], [1], ["x"], {}, {"a": 1})
     for name in sorted(argspec.COMMAND_ARGS):
-        if name in ("auth_begin", "auth", "logout", "sim_reset", "sim_fault", "sim_warp", "provision"):
+        if name in ("auth_begin", "auth", "logout", "sim_reset"):
             continue
+        role = "service" if name in ("sim_fault", "sim_warp", "provision") else "clinician"
         for f in argspec.COMMAND_ARGS[name]:
             extra = ()
             if f[argspec.KIND] == "int":
                 extra = (f[argspec.LO] - 1, f[argspec.HI] + 1)
             for v in values + extra:
                 try:
-                    ctl.command(name, {f[argspec.NAME]: v}, "clinician")
+                    ctl.command(name, {f[argspec.NAME]: v}, role)
                 except PumpError as e:
                     assert e.code != "E_INTERNAL", (name, f[argspec.NAME], v, e.detail)
 
 
+def test_link_commands_check_their_arguments_too():
+    # auth_begin/auth/logout are answered by the link: the schema applies there as well.
+    import protocol
+    from hal_sim import SimHal
+    from runtime import PumpRuntime
+    rt = PumpRuntime(SimHal(start_t_s=T0))
+    rt.boot()
+    values = (None, True, 1, "", "x", [], {}, "nurse", "ab" * 32 + "a")
+    n = 0
+    for name, field in (("auth_begin", "role"), ("auth", "role"), ("auth", "mac"), ("logout", "x")):
+        for v in values:
+            n += 1
+            args = {"role": "service", "mac": "00" * 32}
+            args[field] = v
+            if name == "auth_begin":
+                args.pop("mac")
+            if name == "logout":
+                args = {field: v}
+            out = protocol.Decoder().feed(rt.feed(protocol.encode({"id": n, "cmd": name, "args": args})))
+            r = out[-1]
+            assert r["id"] == n and not r["ok"], (name, field, v, r)
+            assert r["err"]["code"] == "E_BAD_ARGS" and field in r["err"]["msg"], (name, field, v, r)
+
+
 REQS = {
+    "test_link_commands_check_their_arguments_too": ["PROTO-ARGS-CHECK", "PROTO-NO-INTERNAL"],
     "test_every_command_has_a_schema_and_every_field_is_complete": ["PROTO-ARGS-SCHEMA"],
     "test_alarms_clear_names_of_the_wrong_type_are_refused_naming_the_field": ["PROTO-ARGS-CHECK"],
     "test_profile_set_indication_of_the_wrong_type_is_refused": ["PROTO-ARGS-CHECK"],

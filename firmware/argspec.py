@@ -141,7 +141,8 @@ COMMAND_ARGS = {
     "programme_get": NO_ARGS,
     "programme_stage": (
         PROGRAMME,
-        I("confirm_ratio", 200, MAX_ID, "%", "echo of the percentage the pump states for a > 2x change"),
+        I("confirm_ratio", 0, MAX_ID, "%",
+          "echo of the percentage the pump states for a > 2x change (compared only then)"),
         REASON,
         B("restart", "restart at the profile's initial_ng_day after a drug holiday"),
         B("restore", "restore the highest dose of the last 30 days (needs override_reason)"),

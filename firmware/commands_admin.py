@@ -97,8 +97,11 @@ def time_set(ctl, args, t):
     reason = args.get("reason")
     step = new - t if new > t else t - new
     if ctl.clock_set:   # the bounds argspec.MAX_CLOCK_STEP_S documents
-        if ctl.implant_t_s is not None and new < ctl.implant_t_s:
-            raise PumpError("E_CLOCK", "t_s=%d is before the pump's first boot (%d)" % (new, ctl.implant_t_s))
+        first = ctl.implant_t_s
+        if first is not None and new < first:
+            if first - new > MAX_CLOCK_STEP_S:
+                raise PumpError("E_CLOCK", "t_s=%d is before the pump's first boot (%d)" % (new, first))
+            ctl.implant_t_s = new   # a drift correction just after the first boot: older, never younger
         if step > MAX_CLOCK_STEP_S and reason is None:
             raise PumpError("E_CLOCK", "a %d s step exceeds %d s (drift correction): resend with reason"
                             % (step, MAX_CLOCK_STEP_S))

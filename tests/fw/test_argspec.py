@@ -126,10 +126,17 @@ def test_time_set_to_zero_is_refused_and_the_battery_never_reads_above_capacity(
         assert ctl.now_s() == t
         cmd(ctl, "time_set", t_s=t)
         assert ctl.clock_set
-    # once set, never before the first boot, whatever the reason
-    e = raises("E_CLOCK", cmd, ctl, "time_set", t_s=ctl.implant_t_s - 1, reason="wrong year")
+    # once set, never more than the drift bound before the first boot, whatever the reason...
+    first = ctl.implant_t_s
+    e = raises("E_CLOCK", cmd, ctl, "time_set", t_s=first - argspec.MAX_CLOCK_STEP_S - 1, reason="wrong year")
     assert "first boot" in e.detail, e.detail
     assert cmd(ctl, "status")["battery_nah"] <= bat.CAPACITY_NAH
+    # ...and a drift correction to just before it makes the pump older, never younger
+    fresh_hal, fresh = make_pump()
+    cmd(fresh, "time_set", t_s=fresh.now_s())
+    cmd(fresh, "time_set", t_s=fresh.implant_t_s - argspec.MAX_CLOCK_STEP_S)
+    assert fresh.implant_t_s == fresh.now_s()
+    assert cmd(fresh, "status")["battery_nah"] <= bat.CAPACITY_NAH
 
 
 def test_clock_steps_beyond_the_bound_need_a_reason():

@@ -14,8 +14,8 @@ from emu_helpers import need_mpy, open_port, read_until, request
 
 import auth
 import protocol
-from pumpctl.client import PumpClient, PumpReplyError
-from pumpctl.emulator import Emulator
+from pumpctl.link.client import PumpClient, PumpReplyError
+from pumpctl.emulator.server import Emulator
 
 RUNTIMES = ["cpython", pytest.param("micropython", marks=need_mpy)]
 REPLY_BOUND_S = 2.0   # docs/protocol.md: a reply within 2 s

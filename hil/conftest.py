@@ -4,6 +4,7 @@
     pytest hil --target mpy             # the same emulator with --runtime micropython
     pytest hil --target /dev/ttyACM0    # a board: a device, a pyserial URL (rfc2217://h:p) or auto
     pytest hil --rig-file rigs.toml -n 2 --target rig   # one xdist worker per board of the rig file
+    pytest hil --lg-env hil/env/pico.yaml   # a labgrid place (hil/lab.py; needs .venv-lab)
 
 Tests ask for the ``dut`` fixture (dut.Dut) and declare what they need with
 ``@pytest.mark.needs("warp", "faults", "reset", "power_cycle")``; a target without it skips the
@@ -86,8 +87,12 @@ def worker_index():
 
 
 @pytest.fixture(scope="session")
-def hil_target(pytestconfig):
+def hil_target(request, pytestconfig):
     """(kind, port-or-None, rig dict): kind is emu, mpy or board."""
+    import lab
+
+    if lab.lab_env_given(pytestconfig):  # --lg-env: the board is the labgrid place (hil/lab.py)
+        return lab.board_from_labgrid(request)
     target = pytestconfig.getoption("--target")
     rig_file = pytestconfig.getoption("--rig-file")
     rigs = load_rigs(rig_file) if rig_file else []
@@ -152,7 +157,7 @@ def dut(request, hil_target, hil_port, hil_logs, tmp_path, record_property, reco
                                   build=request.config.getoption("--emu-build"))
         request.node._hil_emu_log = target.log_path
     else:
-        target = dutmod.BoardTarget(hil_port, rig)
+        target = rig.get("make_target", dutmod.BoardTarget)(hil_port, rig)
     d = None
     try:
         d = dutmod.Dut(target, frames, keys={k[:-4]: v for k, v in rig.items() if k.endswith("_key")})

@@ -1,0 +1,103 @@
+"""labgrid places as HIL targets (issue 10, "labgrid, the existing engine for board farms").
+
+With labgrid's pytest plugin active and an environment given (``--lg-env FILE`` or ``LG_ENV``),
+the HIL suite takes its board from the env's ``main`` target instead of ``--target``:
+
+* the serial port is the target's ``NetworkSerialPort`` (what an exporter publishes for a
+  ``USBSerialPort`` through ser2net, or a TCP port exported as is) turned into the pyserial URL
+  pumpctl's client opens: ``rfc2217://host:port`` (protocol ``rfc2217``, ser2net's default) or
+  ``socket://host:port`` (protocol ``raw``); a local ``RawSerialPort``/``USBSerialPort`` gives
+  its device path;
+* ``power_cycle`` goes through the target's ``PowerProtocol`` driver (ExternalPowerDriver,
+  USBPowerDriver, NetworkPowerDriver, ManualPowerDriver ...): capability ``power_cycle`` is there
+  exactly when the env has one;
+* target ``features`` say what the port cannot: ``rtc`` (the clock survives a power cut).
+
+The place must be acquired first (``labgrid-client -p PLACE acquire``): labgrid's ``target``
+fixture stops the session with its own message if it is not. Nothing here talks to the
+coordinator itself; the tests still reach the pump only through ``pumpctl.link.client``.
+"""
+import os
+
+import dut as dutmod
+import reach
+
+FIX_ENV = ("check the env file's `main` target: it needs a NetworkSerialPort (from a RemotePlace whose "
+           "place matches the exporter's serial port) or a RawSerialPort/USBSerialPort (docs/hil.md, labgrid)")
+
+
+def lab_env_given(config):
+    """True when labgrid's plugin is loaded and an environment was named."""
+    opt = getattr(config.option, "lg_env", None)
+    return bool(opt or (config.pluginmanager.hasplugin("labgrid") and os.environ.get("LG_ENV")))
+
+
+def port_url(resource):
+    """pyserial URL (or device path) for a labgrid serial resource."""
+    cls = type(resource).__name__
+    if cls == "NetworkSerialPort":
+        scheme = {"rfc2217": "rfc2217", "raw": "socket"}.get(resource.protocol)
+        if scheme is None:
+            raise reach.Unreachable(cls, "protocol %r: pumpctl speaks rfc2217 and raw" % resource.protocol,
+                                    FIX_ENV)
+        return "%s://%s:%d" % (scheme, resource.host, resource.port)
+    port = getattr(resource, "port", None)
+    if isinstance(port, str) and port:
+        return port
+    raise reach.Unreachable(cls, "no serial port in this resource", FIX_ENV)
+
+
+def serial_resource(lg_target):
+    """The target's serial resource, remote resources of an acquired place included."""
+    for res in lg_target.resources:
+        if type(res).__name__ in ("NetworkSerialPort", "RawSerialPort", "USBSerialPort"):
+            return res
+    raise reach.Unreachable("labgrid target %r" % lg_target.name, "no serial port resource", FIX_ENV)
+
+
+def power_driver(lg_target):
+    """The target's PowerProtocol driver, activated, or None."""
+    try:
+        power = lg_target.get_driver("PowerProtocol", activate=False)
+    except Exception:  # labgrid's NoDriverFoundError: no power switch in this env
+        return None
+    lg_target.activate(power)
+    return power
+
+
+def board_from_labgrid(request):
+    """("board", url, rig) for the env's main target; rig carries the power driver and the
+    make_target hook the dut fixture uses."""
+    import pytest
+
+    lg_target = request.getfixturevalue("target")  # labgrid's fixture: exits with its message on error
+    env = request.getfixturevalue("env")
+    features = set(env.get_features()) | set(env.get_target_features())
+    try:
+        res = serial_resource(lg_target)
+        url = port_url(res)
+    except reach.Unreachable as e:
+        pytest.exit(e.message(), returncode=reach.EXIT_UNREACHABLE)
+    power = power_driver(lg_target)
+    if power is not None:
+        # A board that is off cannot answer the preflight: switch it on (idempotent on every
+        # labgrid power driver) before the session checks the port.
+        power.on()
+    place = getattr(getattr(res, "parent", None), "name", None)
+    rig = {"name": "labgrid:%s" % (place or lg_target.name), "power": power, "rtc": "rtc" in features,
+           "make_target": LabTarget}
+    return "board", url, rig
+
+
+class LabTarget(dutmod.BoardTarget):
+    """A board (or an emulator standing in for one) in a labgrid place."""
+
+    def __init__(self, port, rig):
+        super().__init__(port, rig)
+        self.name = "lab"
+        if rig.get("power") is not None:
+            self.caps.add("power_cycle")
+
+    def power_cycle(self):
+        self.rig["power"].cycle()
+        return self.port

@@ -1,0 +1,51 @@
+"""Self-tests of the labgrid path (hil/lab.py): run only on a labgrid place (`make hil-lab`).
+
+The expected values come from outside the plugin: the emulator's TCP port and flash directory that
+hil/lab_loopback.py chose (LG_PUMP_TCP_PORT, LG_PUMP_STATE), the emulator process id that only
+hil/lab_power.py (the env's ExternalPowerDriver commands) writes, and the pump's own event log.
+"""
+import os
+
+import pytest
+
+import lab
+
+
+@pytest.fixture
+def loopback(request, pytestconfig):
+    if not lab.lab_env_given(pytestconfig):
+        pytest.skip("labgrid self-test: runs with --lg-env only (make hil-lab)")
+    if not os.environ.get("LG_PUMP_STATE"):
+        pytest.skip("labgrid self-test: needs the loopback lab's emulator (hil/lab_loopback.py)")
+    return request.getfixturevalue("target")
+
+
+def emulator_pid():
+    with open(os.path.normpath(os.environ["LG_PUMP_STATE"]) + ".pid") as f:
+        return int(f.read())
+
+
+@pytest.mark.req("HIL-LABGRID", "HIL-LABGRID-LOOPBACK")
+def test_dut_talks_to_the_places_serial_port(loopback, dut):
+    """The pump is reached through the acquired place's NetworkSerialPort (raw TCP = socket://),
+    published by the exporter, not through --target."""
+    remote = [r for r in loopback.resources if type(r).__name__ == "NetworkSerialPort"]
+    assert len(remote) == 1 and type(remote[0].parent).__name__ == "RemotePlace", loopback.resources
+    assert remote[0].parent.name == os.environ["LG_PLACE"]
+    assert dut.port == "socket://127.0.0.1:%s" % os.environ["LG_PUMP_TCP_PORT"]
+    assert dut.info["serial"] == "HILLAB01"  # lab_power.py's emulator, not an in-process one
+
+
+@pytest.mark.needs("power_cycle")
+@pytest.mark.req("HIL-LABGRID", "HIL-LABGRID-LOOPBACK")
+def test_power_cycle_goes_through_the_places_power_driver(loopback, dut):
+    """power_cycle is the env's ExternalPowerDriver: a new emulator process on the same flash,
+    and the pump logs the power cut as an unclean reset (issue 2, "Persistence and log")."""
+    pid = emulator_pid()
+    seq = dut.log()[-1][0]
+    dut.power_cycle()
+    assert emulator_pid() != pid
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    names = [e[2] for e in dut.log(seq + 1)]
+    assert names == ["reset_unclean"], names

@@ -79,25 +79,55 @@ def board_from_labgrid(request):
     except reach.Unreachable as e:
         pytest.exit(e.message(), returncode=reach.EXIT_UNREACHABLE)
     power = power_driver(lg_target)
-    if power is not None:
-        # A board that is off cannot answer the preflight: switch it on (idempotent on every
-        # labgrid power driver) before the session checks the port.
+    if power is not None and type(power).__name__ != "ManualPowerDriver":
+        # A board that is off cannot answer the preflight: switch it on (idempotent on labgrid's
+        # power drivers) before the session checks the port. A manual bench is assumed on: its
+        # driver would stop at a prompt.
         power.on()
     place = getattr(getattr(res, "parent", None), "name", None)
     rig = {"name": "labgrid:%s" % (place or lg_target.name), "power": power, "rtc": "rtc" in features,
-           "make_target": LabTarget}
+           "make_target": LabTarget, "lg_target": lg_target, "resource": res}
     return "board", url, rig
 
 
 class LabTarget(dutmod.BoardTarget):
-    """A board (or an emulator standing in for one) in a labgrid place."""
+    """A board (or an emulator standing in for one) in a labgrid place.
+
+    ``port`` is read from the place's resource each time: when a Pico re-enumerates after a power
+    cycle, the exporter restarts ser2net for it, possibly on another TCP port, and the coordinator
+    publishes the new one."""
+
+    RESOURCE_BACK_S = dutmod.REBOOT_DEADLINE_S
 
     def __init__(self, port, rig):
+        self._port = port
         super().__init__(port, rig)
         self.name = "lab"
         if rig.get("power") is not None:
             self.caps.add("power_cycle")
 
+    @property
+    def port(self):
+        res, lg_target = self.rig.get("resource"), self.rig.get("lg_target")
+        if res is not None and lg_target is not None:
+            try:
+                lg_target.update_resources()
+                if getattr(res, "avail", True):
+                    self._port = port_url(res)
+            except Exception:  # coordinator hiccup: keep the last known URL, the connect retries
+                pass
+        return self._port
+
+    @port.setter
+    def port(self, value):
+        self._port = value
+
     def power_cycle(self):
         self.rig["power"].cycle()
+        res, lg_target = self.rig.get("resource"), self.rig.get("lg_target")
+        if res is not None and lg_target is not None:
+            try:
+                lg_target.await_resources([res], timeout=self.RESOURCE_BACK_S)
+            except Exception:  # not back yet: Dut's reconnect keeps trying until its own deadline
+                pass
         return self.port

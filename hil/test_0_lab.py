@@ -49,3 +49,29 @@ def test_power_cycle_goes_through_the_places_power_driver(loopback, dut):
         os.kill(pid, 0)
     names = [e[2] for e in dut.log(seq + 1)]
     assert names == ["reset_unclean"], names
+
+
+ENV_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "env")
+
+
+@pytest.mark.req("HIL-LABGRID")
+def test_env_files_name_classes_labgrid_has():
+    """hil/env/*.yaml (the loopback lab and the documented Pico bench) use only resources, drivers and
+    exporter classes that the pinned labgrid registers: the bench example is not untried fiction."""
+    labgrid = pytest.importorskip("labgrid", reason="labgrid is in .venv-lab only (make hil-lab)")
+    from labgrid.factory import target_factory
+    from labgrid.remote.config import ResourceConfig
+    from labgrid.remote.exporter import exports
+    from labgrid.util.yaml import load
+
+    assert labgrid.__version__.startswith("26.0.1")
+    for name in ("pico.yaml", "lab-loopback.yaml"):
+        with open(os.path.join(ENV_DIR, name)) as f:
+            main = load(f)["targets"]["main"]
+        assert set(main["resources"]) <= set(target_factory.resources), name
+        assert main["drivers"] and set(main["drivers"]) <= set(target_factory.drivers), name
+    for name in ("pico-exporter.yaml", "lab-exporter.yaml"):
+        cfg = ResourceConfig(os.path.join(ENV_DIR, name), {"env": {"LG_PUMP_TCP_PORT": "7701"}})
+        for group in cfg.data.values():
+            classes = {k for k in group if k != "location"}
+            assert classes and all(c in exports or c in target_factory.resources for c in classes), (name, classes)

@@ -26,6 +26,11 @@ FIX_ENV = ("check the env file's `main` target: it needs a NetworkSerialPort (fr
            "place matches the exporter's serial port) or a RawSerialPort/USBSerialPort (docs/hil.md, labgrid)")
 
 
+FIX_PLACE = ("start the coordinator and the exporter, then `labgrid-client -p PLACE acquire`; point the tests at "
+             "the coordinator (LG_COORDINATOR or --lg-coordinator HOST:PORT) and the place (LG_PLACE); "
+             "`labgrid-client -p PLACE show` says who holds it and which resources it has (docs/hil.md, labgrid)")
+
+
 def lab_env_given(config):
     """True when labgrid's plugin is loaded and an environment was named."""
     opt = getattr(config.option, "lg_env", None)
@@ -70,8 +75,16 @@ def board_from_labgrid(request):
     make_target hook the dut fixture uses."""
     import pytest
 
-    lg_target = request.getfixturevalue("target")  # labgrid's fixture: exits with its message on error
-    env = request.getfixturevalue("env")
+    try:
+        lg_target = request.getfixturevalue("target")
+        env = request.getfixturevalue("env")
+    except pytest.exit.Exception as e:  # labgrid's own stop, e.g. "place X is not acquired"
+        pytest.exit(reach.Unreachable("labgrid place %s" % os.environ.get("LG_PLACE", "?"), e.msg, FIX_PLACE)
+                    .message(), returncode=reach.EXIT_UNREACHABLE)
+    except Exception as e:  # coordinator down, place unknown, exporter gone: once, not per test
+        pytest.exit(reach.Unreachable("labgrid place %s" % os.environ.get("LG_PLACE", "?"),
+                                      "%s: %s" % (type(e).__name__, e), FIX_PLACE).message(),
+                    returncode=reach.EXIT_UNREACHABLE)
     features = set(env.get_features()) | set(env.get_target_features())
     try:
         res = serial_resource(lg_target)

@@ -5,6 +5,9 @@ hil/lab_loopback.py chose (LG_PUMP_TCP_PORT, LG_PUMP_STATE), the emulator proces
 hil/lab_power.py (the env's ExternalPowerDriver commands) writes, and the pump's own event log.
 """
 import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +15,7 @@ import lab
 
 
 @pytest.fixture
-def loopback(request, pytestconfig):
+def loopback(request, pytestconfig, hil_target):
     if not lab.lab_env_given(pytestconfig):
         pytest.skip("labgrid self-test: runs with --lg-env only (make hil-lab)")
     if not os.environ.get("LG_PUMP_STATE"):
@@ -75,3 +78,27 @@ def test_env_files_name_classes_labgrid_has():
         for group in cfg.data.values():
             classes = {k for k in group if k != "location"}
             assert classes and all(c in exports or c in target_factory.resources for c in classes), (name, classes)
+
+
+@pytest.mark.req("HIL-LABGRID", "HIL-UNREACHABLE-ONCE")
+def test_unreachable_coordinator_stops_the_session_once(tmp_path):
+    """A labgrid env whose coordinator is down (or whose place is not acquired) gives one message
+    with the fix, not one error per test (issue 10, defect 14). Before hil/lab.py caught it: 18 errors."""
+    pytest.importorskip("labgrid", reason="labgrid is in .venv-lab only (make hil-lab)")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = "127.0.0.1:%d" % s.getsockname()[1]
+    env = dict(os.environ, LG_PLACE="nowhere", LG_PUMP_PYTHON=sys.executable, LG_PUMP_STATE=str(tmp_path / "f"),
+               LG_PUMP_TCP_PORT="1")
+    env.pop("LG_ENV", None)
+    hil = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                           os.path.join(hil, "test_1_night_schedule.py"), os.path.join(hil, "test_2_refill.py"),
+                           "--lg-env", os.path.join(ENV_DIR, "lab-loopback.yaml"), "--lg-coordinator", dead,
+                           "--hil-logs", str(tmp_path)],
+                          cwd=os.path.dirname(hil), env=env, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out
+    assert out.count("HIL target unreachable") == 1 and "labgrid place nowhere" in out, out
+    assert "Could not connect to coordinator" in out and "labgrid-client -p PLACE acquire" in out, out
+    assert "ERROR" not in out and len(out.splitlines()) < 20, out

@@ -49,13 +49,19 @@ def pytest_addoption(parser):
                 help="pytest-timeout for tests without their own timeout marker (s)")
 
 
-@pytest.hookimpl(trylast=True)  # after the junitxml plugin has set itself up
+@pytest.hookimpl(tryfirst=True)  # before labgrid's plugin reads the env file (hil/lab.py)
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs(*caps): target capabilities the test needs (%s)" % ", ".join(CAPS))
     config.addinivalue_line("markers", "req(id): requirement id(s) this test proves")
     if not config.pluginmanager.hasplugin("timeout"):
         raise pytest.UsageError("the HIL suite needs pytest-timeout (requirements-dev.txt)")
-    junit_logs_to_system_out(config)
+    import lab
+
+    lab.check_env_variables(config)
+
+
+def pytest_sessionstart(session):
+    junit_logs_to_system_out(session.config)  # the junitxml plugin is set up by now
 
 
 def pytest_collection_modifyitems(config, items):

@@ -37,6 +37,37 @@ def lab_env_given(config):
     return bool(opt or (config.pluginmanager.hasplugin("labgrid") and os.environ.get("LG_ENV")))
 
 
+def check_env_variables(config):
+    """Refuse an env file whose ``!template $LG_...`` variables are not set, with the names.
+
+    labgrid itself fails on the first missing one with an INTERNALERROR traceback."""
+    import re
+
+    import pytest
+
+    path = getattr(config.option, "lg_env", None) or (os.environ.get("LG_ENV") if lab_env_given(config) else None)
+    if not path:
+        return
+    if config.getoption("--target") != "emu":
+        raise pytest.UsageError("--target %s and --lg-env both name the board: give one of them"
+                                % config.getoption("--target"))
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise pytest.UsageError("--lg-env %s: %s (the env files are in hil/env/)" % (path, e.strerror))
+    used = []
+    for line in text.splitlines():
+        if "!template" in line.split("#")[0]:
+            used += [v for v in re.findall(r"\$\{?(LG_[A-Za-z0-9_]+)", line) if v not in used]
+    missing = [v for v in used if v not in os.environ]
+    if missing:
+        raise pytest.UsageError(
+            "--lg-env %s needs %s set (e.g. export LG_PLACE=<your place>; `labgrid-client places` lists "
+            "them). hil/env/lab-loopback.yaml is meant for `make hil-lab`, which sets them all."
+            % (path, ", ".join(missing)))
+
+
 def port_url(resource):
     """pyserial URL (or device path) for a labgrid serial resource."""
     cls = type(resource).__name__

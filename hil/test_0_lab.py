@@ -102,3 +102,26 @@ def test_unreachable_coordinator_stops_the_session_once(tmp_path):
     assert out.count("HIL target unreachable") == 1 and "labgrid place nowhere" in out, out
     assert "Could not connect to coordinator" in out and "labgrid-client -p PLACE acquire" in out, out
     assert "ERROR" not in out and len(out.splitlines()) < 20, out
+
+
+@pytest.mark.req("HIL-LABGRID")
+@pytest.mark.parametrize("args, env_drop, message", [
+    (["--lg-env", "hil/env/pico.yaml"], ["LG_PLACE"], "--lg-env hil/env/pico.yaml needs LG_PLACE set"),
+    (["--lg-env", "hil/env/pico.yaml", "--target", "/dev/ttyACM0"], [],
+     "--target /dev/ttyACM0 and --lg-env both name the board"),
+    (["--lg-env", "hil/env/nope.yaml"], [], "--lg-env hil/env/nope.yaml: No such file"),
+])
+def test_lab_usage_mistakes_are_one_line_not_a_traceback(args, env_drop, message):
+    """labgrid alone answers a missing LG_ variable with an INTERNALERROR traceback."""
+    pytest.importorskip("labgrid", reason="labgrid is in .venv-lab only (make hil-lab)")
+    env = dict(os.environ, LG_PLACE="somewhere")
+    for k in env_drop:
+        env.pop(k, None)
+    env.pop("LG_ENV", None)
+    hil = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                           os.path.join(hil, "test_1_night_schedule.py"), *args],
+                          cwd=os.path.dirname(hil), env=env, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out
+    assert message in out and "Traceback" not in out and "INTERNALERROR" not in out, out

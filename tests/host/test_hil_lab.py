@@ -122,3 +122,32 @@ def test_power_on_refuses_a_port_another_program_holds(tmp_path):
     assert proc.returncode == 1
     assert "in use by another program" in proc.stderr
     assert not os.path.exists(str(tmp_path / "flash") + ".pid")
+
+
+class FakeConfig:
+    """What check_env_variables reads of pytest's config: labgrid's --lg-env and the plugin's --target."""
+
+    def __init__(self, lg_env, target="emu"):
+        self.option = type("Opt", (), {"lg_env": lg_env})()
+        self.pluginmanager = type("PM", (), {"hasplugin": staticmethod(lambda name: False)})()
+        self._target = target
+
+    def getoption(self, name):
+        assert name == "--target"
+        return self._target
+
+
+@pytest.mark.req("HIL-LABGRID")
+def test_env_file_usage_mistakes_are_usage_errors(monkeypatch):
+    env_dir = os.path.join(HIL, "env")
+    monkeypatch.setenv("LG_PLACE", "p")
+    lab.check_env_variables(FakeConfig(os.path.join(env_dir, "pico.yaml")))   # accepted
+    lab.check_env_variables(FakeConfig(None, target="/dev/ttyACM0"))            # no labgrid at all
+    with pytest.raises(pytest.UsageError, match="--target /dev/ttyACM0 and --lg-env both name the board"):
+        lab.check_env_variables(FakeConfig(os.path.join(env_dir, "pico.yaml"), target="/dev/ttyACM0"))
+    with pytest.raises(pytest.UsageError, match="nope.yaml: No such file"):
+        lab.check_env_variables(FakeConfig(os.path.join(env_dir, "nope.yaml")))
+    monkeypatch.delenv("LG_PLACE")
+    monkeypatch.delenv("LG_PUMP_PYTHON", raising=False)
+    with pytest.raises(pytest.UsageError, match="needs LG_PLACE, LG_PUMP_PYTHON set"):
+        lab.check_env_variables(FakeConfig(os.path.join(env_dir, "lab-loopback.yaml")))

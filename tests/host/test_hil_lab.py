@@ -93,9 +93,10 @@ def test_power_switch_stops_the_emulator_even_after_a_factory_reset_wiped_its_fl
     `off` left the old emulator running and `on` failed on the busy port."""
     state, port = str(tmp_path / "flash"), free_port()
     on = power("on", state, port)
-    assert on.returncode == 0, on.stderr
-    pid = int(open(state + ".pid").read())
+    pid = None
     try:
+        assert on.returncode == 0, on.stderr
+        pid = int(open(state + ".pid").read())
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
         assert power("on", state, port).returncode == 0   # already on: nothing happens
@@ -109,7 +110,8 @@ def test_power_switch_stops_the_emulator_even_after_a_factory_reset_wiped_its_fl
         assert not pid_alive(pid)
         assert not os.path.exists(state + ".pid")
     finally:
-        if pid_alive(pid):
+        power("off", state, port)
+        if pid is not None and pid_alive(pid):
             os.kill(pid, 9)
 
 

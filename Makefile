@@ -3,12 +3,14 @@
 # .venv from requirements-dev.txt and node_modules from package-lock.json itself.
 
 # ---------------------------------------------------------------------------
-# `make test` runs these steps in order, then prints the summed closing line.
+# `make test` runs these steps in order (all of them, even after a failure), then prints the
+# summed closing line naming any failed lane.
 # To add a lane, add ONE line here (before the `test:` rule below), e.g.
 #   TEST_STEPS += hil
 # Lanes that write JUnit XML or *.counts.json into $(REPORTS) are summed.
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
 TEST_STEPS += hil
+TEST_STEPS += hil-lab
 TEST_STEPS += typecheck
 TEST_STEPS += trace
 # ---------------------------------------------------------------------------
@@ -40,6 +42,7 @@ help:
 	@echo "make test-mpy    tests/fw under MicroPython (WebAssembly)"
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
 	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
+	@echo "make hil-lab     HIL suite through a labgrid coordinator/exporter/place on loopback (.venv-lab)"
 	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
 	@echo "make bench       bench/*.py (CPython) and bench/mpy_*.py (MicroPython)"
 	@echo "make clean | distclean"
@@ -59,8 +62,16 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 # --- test lanes ----------------------------------------------------------------
-test: $(TEST_STEPS)
-	@$(PY) tools/mpy/summarize.py $(REPORTS)
+# Every lane runs even if an earlier one failed (issue 10, defect 15); the closing `total:` line
+# names the lanes that exited non-zero and `make test` then exits 1. Summed with the system
+# python: the venv itself may be what failed.
+test:
+	@failed=""; for s in $(TEST_STEPS); do \
+	  t0=$$(date +%s); \
+	  $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) $$s || failed="$$failed $$s"; \
+	  echo "== lane $$s: $$(( $$(date +%s) - t0 )) s"; \
+	done; \
+	$(PYTHON) tools/mpy/summarize.py $(REPORTS) --failed-lanes "$$failed"
 
 reports-reset:
 	rm -rf $(REPORTS) && mkdir -p $(REPORTS)
@@ -110,6 +121,21 @@ else
 	$(PY) -m pytest hil --target "$(TARGET)" --junitxml=$(REPORTS)/hil-board.xml -o junit_suite_name=hil-board -o junit_family=xunit1 $(HIL_ARGS)
 endif
 
+# The HIL suite through a labgrid lab on loopback (docs/hil.md "labgrid"): coordinator, exporter of
+# the emulator's TCP port, place acquired, `pytest hil --lg-env hil/env/lab-loopback.yaml`.
+# labgrid has its own venv (requirements-lab.txt says why). Prints set-up/suite/tear-down times.
+.PHONY: hil-lab venv-lab
+VENV_LAB ?= .venv-lab
+VENV_LAB_STAMP := $(VENV_LAB)/.installed
+venv-lab: $(VENV_LAB_STAMP)
+$(VENV_LAB_STAMP): requirements-lab.txt
+	test -x $(VENV_LAB)/bin/python || $(PYTHON) -m venv $(VENV_LAB)
+	$(VENV_LAB)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	touch $@
+hil-lab: $(VENV_STAMP) $(VENV_LAB_STAMP)
+	@mkdir -p $(REPORTS)
+	$(VENV_LAB)/bin/python hil/lab_loopback.py --emu-python $(abspath $(PY)) --reports $(REPORTS) -- $(HIL_ARGS)
+
 firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) tools/mpy/build_firmware.py --kind $(KIND) --mpy-cross-flags "$(MPY_CROSS_FLAGS)"
 	$(NODE) tools/mpy/verify_build.mjs build
@@ -135,7 +161,7 @@ clean:
 	find . -name __pycache__ -type d -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) node_modules .hypothesis host/*.egg-info $(MPY_STUBS)
+	rm -rf $(VENV) $(VENV_LAB) node_modules .hypothesis host/*.egg-info $(MPY_STUBS)
 
 # Requirement traceability (issue 5): requirements/requirements.toml -> tests -> the lane reports in
 # $(REPORTS) (JUnit XML, MicroPython counts). Runs after the test lanes; writes trace.md and trace.json.

@@ -4,6 +4,7 @@
     pytest hil --target mpy             # the same emulator with --runtime micropython
     pytest hil --target /dev/ttyACM0    # a board: a device, a pyserial URL (rfc2217://h:p) or auto
     pytest hil --rig-file rigs.toml -n 2 --target rig   # one xdist worker per board of the rig file
+    pytest hil --lg-env hil/env/pico.yaml   # a labgrid place (hil/lab.py; needs .venv-lab)
 
 Tests ask for the ``dut`` fixture (dut.Dut) and declare what they need with
 ``@pytest.mark.needs("warp", "faults", "reset", "power_cycle")``; a target without it skips the
@@ -48,11 +49,19 @@ def pytest_addoption(parser):
                 help="pytest-timeout for tests without their own timeout marker (s)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before labgrid's plugin reads the env file (hil/lab.py)
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs(*caps): target capabilities the test needs (%s)" % ", ".join(CAPS))
     config.addinivalue_line("markers", "req(id): requirement id(s) this test proves")
     if not config.pluginmanager.hasplugin("timeout"):
         raise pytest.UsageError("the HIL suite needs pytest-timeout (requirements-dev.txt)")
+    import lab
+
+    lab.check_env_variables(config)
+
+
+def pytest_sessionstart(session):
+    junit_logs_to_system_out(session.config)  # the junitxml plugin is set up by now
 
 
 def pytest_collection_modifyitems(config, items):
@@ -84,8 +93,12 @@ def worker_index():
 
 
 @pytest.fixture(scope="session")
-def hil_target(pytestconfig):
+def hil_target(request, pytestconfig):
     """(kind, port-or-None, rig dict): kind is emu, mpy or board."""
+    import lab
+
+    if lab.lab_env_given(pytestconfig):  # --lg-env: the board is the labgrid place (hil/lab.py)
+        return lab.board_from_labgrid(request)
     target = pytestconfig.getoption("--target")
     rig_file = pytestconfig.getoption("--rig-file")
     rigs = load_rigs(rig_file) if rig_file else []
@@ -104,6 +117,25 @@ def hil_target(pytestconfig):
 
 
 @pytest.fixture(scope="session")
+def hil_port(hil_target):
+    """The board's port, checked once per session: unreachable -> one message, no test runs."""
+    import reach
+
+    kind, port, _ = hil_target
+    return reach.require(port, lambda: resolve_board_port(port)) if kind == "board" else None
+
+
+def resolve_board_port(port):
+    import dut as dutmod
+    import reach
+
+    try:
+        return dutmod.resolve_port(port)
+    except RuntimeError as e:
+        raise reach.Unreachable(port, str(e), reach.FIX_AUTO) from e
+
+
+@pytest.fixture(scope="session")
 def hil_logs(pytestconfig, hil_target):
     d = pytestconfig.getoption("--hil-logs")
     if not d:
@@ -117,7 +149,7 @@ _suite_props = {}
 
 
 @pytest.fixture
-def dut(request, hil_target, hil_logs, tmp_path, record_property, record_testsuite_property):
+def dut(request, hil_target, hil_port, hil_logs, tmp_path, record_property, record_testsuite_property):
     """A pump ready for a scenario: connected, hello done, capabilities checked (dut.Dut)."""
     import dut as dutmod
 
@@ -131,7 +163,7 @@ def dut(request, hil_target, hil_logs, tmp_path, record_property, record_testsui
                                   build=request.config.getoption("--emu-build"))
         request.node._hil_emu_log = target.log_path
     else:
-        target = dutmod.BoardTarget(port, rig)
+        target = rig.get("make_target", dutmod.BoardTarget)(hil_port, rig)
     d = None
     try:
         d = dutmod.Dut(target, frames, keys={k[:-4]: v for k, v in rig.items() if k.endswith("_key")})
@@ -171,7 +203,9 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if not rep.failed:
         return
-    # "Captured stdout ..." sections also land in the JUnit XML's system-out (junit_logging).
+    # rep.sections: the terminal report of this phase. item.add_report_section: the teardown
+    # report, which is the one the JUnit writer takes system-out from (issue 10, defect 14:
+    # before, the logs reached the terminal but never the XML).
     for attr, what in (("_hil_frames", "HIL frames"), ("_hil_emu_log", "emulator log")):
         path = getattr(item, attr, None)
         if path and os.path.exists(path):
@@ -179,4 +213,21 @@ def pytest_runtest_makereport(item, call):
                 text = f.read()
             if len(text) > 20000:
                 text = "... (%d bytes cut; full log in the file)\n" % (len(text) - 20000) + text[-20000:]
-            rep.sections.append(("Captured stdout %s: %s" % (what, path), text))
+            key = "stdout %s: %s" % (what, path)
+            rep.sections.append(("Captured " + key, text))
+            item.add_report_section(rep.when, key, "===== %s: %s\n%s" % (what, path, text))
+
+
+def junit_logs_to_system_out(config):
+    """--junitxml: captured stdout (the attached logs) goes to each failing test's system-out.
+
+    pytest's default junit_logging is "no", which drops them; an explicit -o junit_logging=...
+    other than "no" is kept. (The junitxml plugin object is internal: tests/host/test_hil_plugin.py
+    proves the XML really carries the logs with the pinned pytest.)"""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pragma: no cover - a pytest without it: logs stay in the files
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is not None and xml.logging == "no":
+        xml.logging = "system-out"

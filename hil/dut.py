@@ -189,6 +189,8 @@ class Dut:
                     raise
                 self.frames.note("# %s not answering yet: %s" % (port, e.cause))
                 time.sleep(RECONNECT_POLL_S)
+                # A labgrid place's port may move while the board re-enumerates (hil/lab.py).
+                port = getattr(self.target, "port", None) or port
         self.frames.note("# connected to %s: %r" % (port, self.info))
 
     @property

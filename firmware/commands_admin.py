@@ -7,6 +7,8 @@ from commands import _int, LOG_PAGE
 import battery as bat
 import clinical
 
+from argspec import MAX_CLOCK_STEP_S, SIM_FAULTS as FAULTS
+
 NOT_CLEARABLE = ("eos", "eri")   # causes that persist until the pump is replaced
 MAX_WARP_S = 10 * 366 * 86400
 
@@ -26,7 +28,7 @@ def _cause_persists(ctl, name, t):
 
 
 def alarms_clear(ctl, args, t):
-    names = args.get("names") or sorted(ctl.alarms.active)
+    names = args.get("names", sorted(ctl.alarms.active))
     cleared, kept = [], []
     for n in names:
         if n not in ctl.alarms.active:
@@ -91,9 +93,19 @@ def shift_clock(ctl, t_old, t_new):
 
 
 def time_set(ctl, args, t):
-    new = _int(args, "t_s", 0, 0x3FFFFFFF)
+    new = args["t_s"]   # type and range: argspec (checked before any handler)
+    # argspec.MAX_CLOCK_STEP_S documents the bound; never before the first boot (battery model).
+    if new < (ctl.implant_t_s or 0):
+        raise PumpError("E_CLOCK", "t_s=%d is before the pump's first boot (%d)" % (new, ctl.implant_t_s))
+    reason = args.get("reason")
+    step = new - t if new > t else t - new
+    if ctl.clock_set and step > MAX_CLOCK_STEP_S and reason is None:
+        raise PumpError("E_CLOCK", "a %d s step exceeds %d s (drift correction): resend with reason"
+                        % (step, MAX_CLOCK_STEP_S))
     ctl._now = t
     ctl._log("time_set", t, new)
+    if reason is not None:
+        ctl._log("override", clinical.reason_id(reason), new)
     shift_clock(ctl, t, new)
     ctl.clock_set = True
     ctl.last_sync_t_s = new
@@ -170,9 +182,6 @@ def sim_warp(ctl, args, t):
     ctl.advance(t + secs)
     return {"t_s": ctl.t_s, "state": ctl.fsm.state, "alarms": sorted(ctl.alarms.active),
             "reservoir_nl": ctl.reservoir_nl()}
-
-
-FAULTS = ("motor_stall", "battery_drain", "flash_fail", "power_loss", "serial_noise")
 
 
 def sim_fault(ctl, args, t):

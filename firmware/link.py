@@ -5,6 +5,7 @@ anything reaches the controller's dispatch(cmd, args, role). Answers auth_begin,
 auth and logout itself. A frame that fails any check is answered with an error
 reply naming the fault and changes nothing.
 """
+from argspec import check_args
 from auth import Auth, SESSION_IDLE_S, valid_mac, valid_sq
 from protocol import (
     COMMANDS,
@@ -105,6 +106,7 @@ class Link:
         now_s = self.now_s()
         role = self.auth.check(frame, now_s)  # raises for a bad MAC, replay, no session
         if cmd in LINK_COMMANDS:
+            check_args(cmd, args)   # the controller's commands are checked by dispatch
             return self._link_cmd(cmd, args, now_s)
         if cmd in TEST_BUILD_ONLY and self.build != "test":
             raise PumpError("E_TEST_BUILD_ONLY", cmd)

@@ -164,8 +164,8 @@ def cmd_profile(ctx):
             raise PrescriptionError("pump %s has no profile yet: a new one needs --indication" % s.serial,
                                     "e.g. pumpctl profile --indication spinal --age-group adult")
         s.ensure_role("clinician")
-        if not ctx.json or not a.yes:
-            out = ctx.err if ctx.json else ctx.out
+        out = ctx.review_out()
+        if out is not None:
             out.write("Patient profile on pump %s (its limits apply to every programmer)\n" % s.serial)
             render.side_by_side([(k, [_pv(k, cur.get(k))], [_pv(k, new.get(k))]) for k in sorted(new)],
                                 ["", "current (pump)", "new"], out)

@@ -80,8 +80,8 @@ def cmd_programme(ctx):
     obj = {"file": a.file, "serial": s.serial, "old": old, "staged": res, "committed": False, "verified": False}
     if lib_info["applied"]:  # absent without a patient profile (test builds): keeps the schema of those runs
         obj["druglib"] = lib_info
-    if not ctx.json or not a.yes:
-        out = ctx.err if ctx.json else ctx.out
+    out = ctx.review_out()
+    if out is not None:
         out.write("Programme change for pump %s (times are pump local time)\n" % s.serial)
         render.side_by_side(rows, ["", "current (pump)", "new (%s)" % rx["name"]], out)
     if a.dry_run:
@@ -124,11 +124,21 @@ def _stage_with_confirmations(ctx, s, payload):
 
 
 def cmd_refill(ctx):
+    from pumpctl.cli.errors import UsageError
+
     a = ctx.args
+    withdrawn_nl = prescription.ml_to_nl(a.withdrawn_ml, "--withdrawn-ml")
+    added_nl = prescription.ml_to_nl(a.added_ml, "--added-ml")
+    if added_nl == 0 and not a.empty_reservoir:
+        # An empty reservoir stops delivery at once (alarm_stopped): abrupt withdrawal (labeling boxed warning).
+        raise UsageError("--added-ml 0 leaves the reservoir empty: the pump stops delivering baclofen at once "
+                         "(abrupt withdrawal risk)", "give the volume added, or pass --empty-reservoir if emptying the "
+                         "pump is intended (e.g. explant, drug holiday)")
+    if added_nl < 0 or withdrawn_nl < 0:
+        raise UsageError("volumes cannot be negative", "give --withdrawn-ml and --added-ml as 0 or more mL")
     s = ctx.session()
     st = s.request("status")
-    payload = {"withdrawn_nl": prescription.ml_to_nl(a.withdrawn_ml, "--withdrawn-ml"),
-               "added_nl": prescription.ml_to_nl(a.added_ml, "--added-ml"),
+    payload = {"withdrawn_nl": withdrawn_nl, "added_nl": added_nl,
                "conc_ug_ml": a.conc if a.conc is not None else st["conc_ug_ml"]}
     lib_info = check_refill(ctx, s, st, payload["conc_ug_ml"])
     s.ensure_role("clinician")
@@ -149,12 +159,18 @@ def cmd_refill(ctx):
                                                                          render.duration(b["duration_s"]))]))
     rows += _forecast_rows(before, res["after"], off)
     obj = {"serial": s.serial, "staged": res, "committed": False, "verified": False}
-    if not ctx.json or not a.yes:
-        out = ctx.err if ctx.json else ctx.out
+    out = ctx.review_out()
+    if out is not None:
         out.write("Refill of pump %s\n" % s.serial)
         render.side_by_side(rows, ["", "now", "after refill"], out)
     if res["discrepancy_flag"]:
-        ctx.err.write("WARNING: withdrawn volume differs from the expected by more than 14.5 %%.\n")
+        ctx.err.write("WARNING: withdrawn volume differs from the expected by more than 14.5 %.\n")
+    if added_nl == 0:
+        ctx.err.write("WARNING: nothing is added: delivery stops when this is committed. %s\n" % WITHDRAWAL_WARNING)
+    if a.dry_run:
+        guarded(s, "unstage")
+        ctx.emit(obj, lambda: ctx.out.write("dry run: staged and checked, not committed\n"))
+        return 0
     ctx.confirm("Commit this refill? [y/N]")
     guarded(s, "commit")
     guarded(s, "verify")
@@ -244,14 +260,18 @@ def add_verbs(verb):
     sp.add_argument("--withdrawn-ml", required=True, help="volume withdrawn from the reservoir, mL")
     sp.add_argument("--added-ml", required=True, help="volume added, mL")
     sp.add_argument("--conc", type=int, help="concentration added, mcg/mL (default: unchanged)")
+    sp.add_argument("--empty-reservoir", action="store_true",
+                    help="allow --added-ml 0 (empties the pump: delivery stops at once)")
+    sp.add_argument("--dry-run", action="store_true", help="stage and show, do not commit")
     sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     sp = verb("bolus", cmd_bolus, "clinician bolus, prime, patient bolus or cancel", json=True)
-    sp.add_argument("--dose-mcg", help="bolus dose, mcg")
+    kind = sp.add_mutually_exclusive_group()
+    kind.add_argument("--dose-mcg", help="bolus dose, mcg")
     sp.add_argument("--minutes", type=int, default=60, help="bolus duration (default 60)")
-    sp.add_argument("--prime", action="store_true", help="prime the catheter")
+    kind.add_argument("--prime", action="store_true", help="prime the catheter")
     sp.add_argument("--volume-ml", help="with --prime: volume (default catheter + pump pathway)")
-    sp.add_argument("--patient", action="store_true", help="patient-activated bolus (patient role)")
-    sp.add_argument("--cancel", action="store_true", help="end the running bolus")
+    kind.add_argument("--patient", action="store_true", help="patient-activated bolus (patient role)")
+    kind.add_argument("--cancel", action="store_true", help="end the running bolus")
     sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     sp = verb("stop", cmd_stop, "stop delivery (asks: abrupt discontinuation is dangerous)", json=True)
     sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")

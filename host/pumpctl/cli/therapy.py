@@ -89,13 +89,56 @@ def cmd_programme(ctx):
         ctx.emit(obj, lambda: ctx.out.write("dry run: staged and checked, not committed\n"))
         return 0
     ctx.confirm("Commit this programme to pump %s? [y/N]" % s.serial)
-    guarded(s, "commit")
+    s = _commit(ctx, s, "programme_commit", "programme", lambda e: e[4] == res["daily_ng"])
     guarded(s, "verify")
     obj.update(committed=True, verified=True, hash=res["hash"])
     ctx.emit(obj, lambda: ctx.out.write("committed programme %s and read it back: identical. Daily total %s mcg "
                                         "(%s mL).\n" % (res["hash"], render.mcg(res["daily_ng"]),
                                                         render.ml(res["daily_nl"], 4))))
     return 0
+
+
+def _commit(ctx, s, what, event, match):
+    """Commit the stage; if the reply is lost, find the outcome in the pump's log (cli/outcome.py). Returns the
+    session to verify with (a new one after a reconnect, its state moved to `committed`)."""
+    from pumpctl.cli import outcome
+
+    mark = outcome.log_mark(s)
+    staged = dict(s.staged)
+    try:
+        guarded(s, "commit")
+        return s
+    except outcome.LOST:
+        s2, hit = outcome.resolve(ctx, what, mark, event, match)
+    ctx.err.write("the pump's log shows it WAS committed (seq %d)\n" % hit[0])
+    s2.committed = dict(staged, commit=_commit_view(s2, staged))
+    s2.machine.set_state("committed")
+    return s2
+
+
+def _commit_view(s, staged):
+    """What the commit reply would have said (refill: reservoir and dates), read from status after a reconnect."""
+    if staged["kind"] != "refill":
+        return {}
+    st = s.request("status")
+    return {"reservoir_nl": st["reservoir_nl"], "alarm_t_s": st.get("alarm_t_s"), "empty_t_s": st.get("empty_t_s")}
+
+
+def _bolus(ctx, s, cmd, args, dose_ng=None, event="bolus_start"):
+    """Send a bolus; a lost reply is resolved from the pump's log (bolus_start after the mark), never re-sent."""
+    from pumpctl.cli import outcome
+
+    mark = outcome.log_mark(s) if s.role in ("clinician", "service") else None
+    try:
+        return s.request(cmd, args)
+    except outcome.LOST:
+        if mark is None:
+            raise
+        s2, hit = outcome.resolve(ctx, cmd, mark, event, lambda e: dose_ng is None or e[3] == dose_ng)
+    ctx.err.write("the pump's log shows the bolus WAS started (seq %d)\n" % hit[0])
+    st = s2.request("status")
+    return {"kind": args.get("kind", "single") if args else "patient", "dose_ng": hit[3],
+            "end_t_s": hit[1] + hit[4], "rate_ng_day": st.get("rate_ng_day"), "resolved_after_reconnect": True}
 
 
 def _stage_with_confirmations(ctx, s, payload):
@@ -172,7 +215,7 @@ def cmd_refill(ctx):
         ctx.emit(obj, lambda: ctx.out.write("dry run: staged and checked, not committed\n"))
         return 0
     ctx.confirm("Commit this refill? [y/N]")
-    guarded(s, "commit")
+    s = _commit(ctx, s, "refill_commit", "refill", lambda e: e[3] == res["added_nl"] and e[4] == res["conc_ug_ml"])
     guarded(s, "verify")
     c = s.committed["commit"]
     obj.update(committed=True, verified=True, hash=res["hash"], reservoir_nl=c["reservoir_nl"],
@@ -205,7 +248,7 @@ def cmd_bolus(ctx):
             args["volume_nl"] = prescription.ml_to_nl(a.volume_ml, "--volume-ml")
         s.ensure_role("clinician")
         ctx.confirm("Prime the catheter (replaces the programme until done)? [y/N]")
-        res = s.request("bolus", args)
+        res = _bolus(ctx, s, "bolus", args, event="prime_start")
     else:
         if a.dose_mcg is None:
             from pumpctl.clinical.prescription import PrescriptionError
@@ -215,7 +258,7 @@ def cmd_bolus(ctx):
         args = {"dose_ng": prescription.mcg_to_ng(a.dose_mcg, "--dose-mcg"), "duration_min": a.minutes}
         s.ensure_role("clinician")
         ctx.confirm("Give %s mcg over %d min on top of the programme? [y/N]" % (a.dose_mcg, a.minutes))
-        res = s.request("bolus", args)
+        res = _bolus(ctx, s, "bolus", args, args["dose_ng"])
     ctx.emit(res, lambda: ctx.out.write("%s bolus started: %s mcg, ends %s UTC\n" % (
         res["kind"], render.mcg(res["dose_ng"]), render.local(res["end_t_s"]))))
     return 0

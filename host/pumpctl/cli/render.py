@@ -9,6 +9,7 @@ import sys
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from pumpctl import fwpath
+from pumpctl.link.client import user_units  # noqa: F401  (re-exported for the verbs)
 
 fwpath.ensure()
 from compat import PUMP_EPOCH_UNIX  # noqa: E402

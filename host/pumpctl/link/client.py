@@ -57,7 +57,8 @@ class PumpReplyError(PumpClientError):
         self.msg = msg
         self.cmd = cmd
         where = "%s: " % cmd if cmd else ""
-        super().__init__("%s%s (%s): %s" % (where, code, n, msg), _FIXES.get(code, ""))
+        super().__init__("%s%s (%s): %s" % (where, code, n, user_units(msg)), _FIXES.get(code, ""))
+        self.json_extra = {"pump_message": msg}
         self.args = (code, n, msg)
 
 
@@ -105,6 +106,30 @@ _FIXES = {
     "E_CONFIRM_REQUIRED": "confirm the > 2x change with --confirm-ratio PCT (the percentage the pump states)",
     "E_OVERRIDE_REQUIRED": "give the clinical reason with --override-reason TEXT (logged on the pump)",
 }
+
+
+_UNITS = (("ng/day", 1000, "mcg/day"), ("nL/day", 1000000, "mL/day"), ("ng", 1000, "mcg"), ("nL", 1000000, "mL"))
+
+
+def user_units(text):
+    """A pump message in the user's units: "2500000 ng/day" -> "2500 mcg/day", "1..2 nL" -> "0.000001..0.000002 mL".
+    Exact decimal division (issue 10, defect 6: limits were shown in ng/nL to a user who wrote mcg/mL)."""
+    import re
+
+    def conv(m):
+        for unit, div, new in _UNITS:
+            if m.group(3) == unit:
+                nums = [_dec(int(m.group(1)), div)] + ([_dec(int(m.group(2)), div)] if m.group(2) else [])
+                return "%s %s" % ("..".join(nums), new)
+        return m.group(0)
+
+    return re.sub(r"(?<![\w.])(-?\d+)(?:\.\.(-?\d+))? ?(ng/day|nL/day|ng|nL)\b", conv, text or "")
+
+
+def _dec(n, div):
+    from decimal import Decimal
+
+    return format((Decimal(n) / Decimal(div)).normalize(), "f")
 
 
 def open_error(url, exc):

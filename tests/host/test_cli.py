@@ -19,7 +19,7 @@ HELLO_FIELDS = {"protocol", "fw_version", "build_hash", "build", "model", "seria
 LOG_ENTRY_FIELDS = {"seq", "t_s", "time", "event", "a", "b", "data"}
 PROGRAMME_FIELDS = {"file", "serial", "old", "staged", "committed", "verified", "hash"}
 REFILL_FIELDS = {"serial", "staged", "committed", "verified", "hash", "reservoir_nl", "alarm_t_s", "empty_t_s"}
-PLOT_FIELDS = {"png", "serial", "daily_ng", "windows", "t_s", "reservoir_nl", "alarm_t_s", "empty_t_s",
+PLOT_FIELDS = {"png", "serial", "state", "delivering", "daily_ng", "windows", "t_s", "reservoir_nl", "alarm_t_s", "empty_t_s",
                "forecast_alarm_t_s", "forecast_empty_t_s"}
 
 
@@ -177,9 +177,9 @@ def test_time_sync_and_get(pump):
 
 def test_settings_show_and_change(pump):
     pump.ok("provision")
-    r = js(pump.run("settings", "--low-reservoir-ml", "2.5", "--json"))
+    r = js(pump.run("settings", "--low-reservoir-ml", "2.5", "--yes", "--json"))
     assert r["low_res_nl"] == 2500000
-    r = pump.run("settings", "--low-reservoir-ml", "9")
+    r = pump.run("settings", "--low-reservoir-ml", "9", "--yes")
     assert r.rc == 7 and "E_THRESHOLD_RANGE" in r.err
 
 

@@ -66,6 +66,23 @@ def exit_code(exc):
     return EXIT_REFUSED
 
 
+class LineTrace:
+    """--trace: whole frames, one line each ("> " sent, "< " received), whatever pieces the transport delivers
+    (socket:// hands over 2-byte fragments; issue 10, defect 9)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.buf = {"tx": b"", "rx": b""}
+
+    def __call__(self, direction, data):
+        self.buf[direction] += data
+        while b"\n" in self.buf[direction]:
+            line, self.buf[direction] = self.buf[direction].split(b"\n", 1)
+            if line.strip():
+                self.stream.write("%s %s\n" % ("<" if direction == "rx" else ">",
+                                               line.decode("ascii", "replace").rstrip("\r")))
+
+
 class Ctx:
     """Per-invocation context: parsed args, the (lazy) session, output helpers."""
 
@@ -90,11 +107,7 @@ class Ctx:
         """Connected session (port resolved, hello checked)."""
         if self._session is None:
             url, how = ports.resolve(getattr(self.args, "port", None))
-            trace = None
-            if self.args.trace:
-                def trace(direction, data):
-                    self.err.write("%s %s\n" % ("<" if direction == "rx" else ">", data.decode("ascii", "replace")
-                                                .rstrip("\n")))
+            trace = LineTrace(self.err) if self.args.trace else None
             s = Session(url, keystore=None, timeout_s=self.args.timeout, on_traffic=trace)
             self._session = s
             s.connect()

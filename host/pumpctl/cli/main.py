@@ -263,6 +263,11 @@ def build_parser():
         cli_clinical = None
     if cli_clinical is not None and hasattr(cli_clinical, "add_subcommands"):
         cli_clinical.add_subcommands(sub)
+    from pumpctl.cli import completion as cli_completion
+    from pumpctl.cli import examples as cli_examples
+
+    cli_completion.add_verbs(verb)
+    cli_examples.attach(p)  # last: examples into every verb's --help, including verbs registered above
     return p
 
 
@@ -316,6 +321,7 @@ def main(argv=None, stdout=None, stderr=None, stdin=None):
         e.fix = "see pumpctl --help (usage: %s)" % " ".join(e.usage.split()[1:])
         return report_error(ctx, e, True)
     ctx = Ctx(args, stdout, stderr, stdin)
+    ctx.parser = p
     fn = getattr(args, "fn", None)
     func = getattr(args, "func", None)  # verbs added by other modules: func(args) -> exit code
     if fn is None and func is None:

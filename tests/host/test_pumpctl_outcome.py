@@ -154,7 +154,7 @@ def test_refill_reply_lost_but_committed_is_found_once(pump):
     fill(pump)
     px = LossyProxy(pump.url, "refill_commit", "lose_reply")
     try:
-        r = via(pump, px, "refill", "--withdrawn-ml", "19", "--added-ml", "20", "--yes")
+        r = via(pump, px, "refill", "--withdrawn-ml", "19", "--added-ml", "19", "--yes")
     finally:
         px.close()
     assert r.rc == 0, r
@@ -178,3 +178,19 @@ def test_bolus_request_lost_says_not_given(pump):
         px.close()
     assert r.rc == 0 and "started" in r.out, r
     assert len(events(pump, "bolus_start")) == 1
+
+
+@pytest.mark.req("PUMPCTL-OUTCOME")
+def test_rerunning_the_same_refill_is_refused_unless_repeat(pump):
+    """After 'outcome unknown' a user may re-run the refill: the pump's log shows it already happened."""
+    fill(pump)
+    r = pump.run("refill", "--withdrawn-ml", "0", "--added-ml", "20", "--conc", "2000", "--yes")
+    assert r.rc == 7 and "looks like a repeat" in r.err and "--repeat" in r.err
+    assert len(events(pump, "refill")) == 1
+
+
+def test_a_different_refill_or_an_explicit_repeat_is_accepted(pump):
+    fill(pump)
+    pump.ok("refill", "--withdrawn-ml", "20", "--added-ml", "19", "--yes")
+    pump.ok("refill", "--withdrawn-ml", "19", "--added-ml", "19", "--repeat", "--yes")
+    assert len(events(pump, "refill")) == 3

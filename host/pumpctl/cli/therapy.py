@@ -185,6 +185,8 @@ def cmd_refill(ctx):
                "conc_ug_ml": a.conc if a.conc is not None else st["conc_ug_ml"]}
     lib_info = check_refill(ctx, s, st, payload["conc_ug_ml"])
     s.ensure_role("clinician")
+    if not a.repeat:
+        _refuse_repeat_refill(s, st, payload)
     off = s.request("settings_get").get("utc_offset_s", 0)
     guarded(s, "stage", "refill", payload)
     res = s.staged["reply"]
@@ -228,6 +230,25 @@ def cmd_refill(ctx):
                                             render.local(c.get("alarm_t_s"), off),
                                             render.local(c.get("empty_t_s"), off))))
     return 0
+
+
+REPEAT_WINDOW_S = 3600
+
+
+def _refuse_repeat_refill(s, st, payload):
+    """A refill identical to one logged within the last hour is most likely a re-run after a lost reply: refused
+    unless --repeat (issue 10, defect 2: retrying never applies a change twice)."""
+    from pumpctl.cli import outcome
+
+    mark = outcome.log_mark(s)
+    page = s.request("log_read", {"first_seq": max(0, mark - 23), "max_n": 24}).get("entries", [])
+    for e in reversed(page):
+        if (e[2] == "refill" and e[3] == payload["added_nl"] and e[4] == payload["conc_ug_ml"]
+                and 0 <= st["t_s"] - e[1] <= REPEAT_WINDOW_S):
+            raise _refused("the same refill (%s mL at %d mcg/mL) was committed %d min ago (log seq %d): this looks "
+                           "like a repeat; nothing was sent" % (render.ml(payload["added_nl"]), payload["conc_ug_ml"],
+                                                                (st["t_s"] - e[1]) // 60, e[0]),
+                           "check pumpctl status; if this really is a second refill, add --repeat")
 
 
 def cmd_bolus(ctx):
@@ -306,6 +327,8 @@ def add_verbs(verb):
     sp.add_argument("--empty-reservoir", action="store_true",
                     help="allow --added-ml 0 (empties the pump: delivery stops at once)")
     sp.add_argument("--dry-run", action="store_true", help="stage and show, do not commit")
+    sp.add_argument("--repeat", action="store_true",
+                    help="allow a refill identical to one committed within the last hour")
     sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     sp = verb("bolus", cmd_bolus, "clinician bolus, prime, patient bolus or cancel", json=True)
     kind = sp.add_mutually_exclusive_group()

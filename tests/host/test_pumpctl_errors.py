@@ -64,3 +64,10 @@ def test_assistants_default_to_now_not_the_pump_epoch():
     first = json.loads(r.out)["steps"][0]
     start = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=first["t_s"])
     assert abs((start - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) < 2 * 86400
+
+
+@pytest.mark.req("PUMPCTL-JSON")
+def test_assistant_errors_are_json_with_json():
+    r = run(["taper", "--daily", "400", "--indication", "spinal", "--days", "7", "--json"])
+    err = json.loads(r.out)["error"]
+    assert r.rc == 2 and err["exit_code"] == 2 and "14-28" in err["message"] + err["fix"]

@@ -60,12 +60,10 @@ def _run(fn):
     def wrapped(ctx):
         try:
             obj, text = fn(ctx.args)
-        except (ValueError, PrescriptionError) as e:
-            msg = getattr(e, "cause", None) or str(e)
-            ctx.err.write("pumpctl: error: %s\n" % msg)
-            if getattr(e, "fix", None):
-                ctx.err.write("  fix: %s\n" % e.fix)
-            return EXIT_USAGE
+        except PrescriptionError:
+            raise  # main prints it (text, or JSON on stdout with --json), exit 2
+        except ValueError as e:
+            raise PrescriptionError(str(e), "check the values: pumpctl %s --help" % ctx.args.verb) from None
         obj = dict(obj, druglib=druglib.load().stamp())
         ctx.emit(obj, lambda: ctx.out.write(text + "\n"))
         return 0

@@ -96,11 +96,9 @@ typecheck: $(VENV_STAMP) $(MPY_STUBS_STAMP)
 # Old firmware files are removed first (a stale .py shadows a new .mpy); /pump (the
 # persistent therapy state) is kept.
 PORT ?= auto
-FLASH_CLEAN := import os; L = os.listdir('/'); [os.remove(n) for n in L if n[-3:] == '.py' or n[-4:] == '.mpy']; \
-  'boards' in L and ([os.remove('/boards/' + n) for n in os.listdir('/boards')], os.rmdir('/boards'))
+# tools/flash.py wraps mpremote: no device / a running pump (REPL detached) -> cause and fix, no traceback.
 flash: firmware
-	cd build && $(abspath $(VENV))/bin/mpremote connect $(PORT) exec "$(FLASH_CLEAN)" \
-	  + fs mkdir :boards + fs cp *.py *.mpy : + fs cp boards/*.mpy :boards/ + reset
+	$(PY) tools/flash.py --port $(PORT) --build build
 
 pytest: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/pytest.xml

@@ -19,8 +19,13 @@ HELLO_FIELDS = {"protocol", "fw_version", "build_hash", "build", "model", "seria
 LOG_ENTRY_FIELDS = {"seq", "t_s", "time", "event", "a", "b", "data"}
 PROGRAMME_FIELDS = {"file", "serial", "old", "staged", "committed", "verified", "hash"}
 REFILL_FIELDS = {"serial", "staged", "committed", "verified", "hash", "reservoir_nl", "alarm_t_s", "empty_t_s"}
-PLOT_FIELDS = {"png", "serial", "daily_ng", "windows", "t_s", "reservoir_nl", "alarm_t_s", "empty_t_s",
+PLOT_FIELDS = {"png", "serial", "state", "delivering", "daily_ng", "windows", "t_s", "reservoir_nl", "alarm_t_s", "empty_t_s",
                "forecast_alarm_t_s", "forecast_empty_t_s"}
+
+
+def with_iso(fields):
+    """Every pump time X_t_s also comes as X_iso (t_s as iso): issue 10, defect 7; fields are only added."""
+    return set(fields) | {"iso" if f == "t_s" else f[:-3] + "iso" for f in fields if f == "t_s" or f.endswith("_t_s")}
 
 
 @pytest.fixture
@@ -47,7 +52,7 @@ def test_info_and_status_json_fields_are_stable(pump):
     assert set(info) == INFO_FIELDS and set(info["hello"]) >= HELLO_FIELDS
     assert info["hello"]["serial"] == "EMU00001" and info["key_roles"] == []
     st = js(pump.run("status", "--json"))
-    assert set(st) == STATUS_FIELDS
+    assert set(st) == with_iso(STATUS_FIELDS)
     assert st["state"] == "stopped" and st["reservoir_nl"] == 0
 
 
@@ -109,14 +114,14 @@ def test_warp_refill_alarms_log_and_plot(pump, tmp_path):
     assert w["state"] == "infusing" and 11000000 < w["reservoir_nl"] < 12500000
     st = js(pump.run("status", "--json"))
     r = js(pump.run("refill", "--withdrawn-ml", "11.9", "--added-ml", "20", "--yes", "--json"))
-    assert set(r) == REFILL_FIELDS and r["verified"] and 20000000 - 250 <= r["reservoir_nl"] <= 20000000
+    assert set(r) == with_iso(REFILL_FIELDS) and r["verified"] and 20000000 - 250 <= r["reservoir_nl"] <= 20000000
     # expected = the pump's own reservoir estimate (within one 250 nL stroke of the status read just before)
     assert abs(r["staged"]["expected_nl"] - st["reservoir_nl"]) <= 250 and r["staged"]["discrepancy_flag"] is False
     al = js(pump.run("alarms", "list", "--json"))
     assert al["alarms"] == []
     pump.ok("alarms", "test")
     log = js(pump.run("log", "--json"))
-    assert set(log["entries"][0]) == LOG_ENTRY_FIELDS
+    assert set(log["entries"][0]) == with_iso(LOG_ENTRY_FIELDS)
     events = [e["event"] for e in log["entries"]]
     assert events.count("refill") == 2 and "programme" in events and "alarm_test" in events
     refill = [e for e in log["entries"] if e["event"] == "refill"][-1]
@@ -125,7 +130,7 @@ def test_warp_refill_alarms_log_and_plot(pump, tmp_path):
     assert rows[0][:6] == ["seq", "t_s", "time", "event", "a", "b"] and len(rows) == 4
     png = str(tmp_path / "p.png")
     pl = js(pump.run("plot", "-o", png, "--json"))
-    assert set(pl) == PLOT_FIELDS and pl["windows"] == [[18000, 25200], [72000, 79200]]
+    assert set(pl) == with_iso(PLOT_FIELDS) and pl["windows"] == [[18000, 25200], [72000, 79200]]
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     # the curve comes from the firmware ledger: it agrees with the pump's own forecast
@@ -167,14 +172,14 @@ def test_time_sync_and_get(pump):
     r = js(pump.run("time", "sync", "--utc-offset", "+01:00", "--json"))
     assert r["clock_set"] is True and r["utc_offset_s"] == 3600
     g = js(pump.run("time", "--json"))
-    assert set(g) == {"t_s", "iso", "utc_offset_s", "clock_set", "last_sync_t_s"}
+    assert set(g) == with_iso({"t_s", "iso", "utc_offset_s", "clock_set", "last_sync_t_s"})
 
 
 def test_settings_show_and_change(pump):
     pump.ok("provision")
-    r = js(pump.run("settings", "--low-reservoir-ml", "2.5", "--json"))
+    r = js(pump.run("settings", "--low-reservoir-ml", "2.5", "--yes", "--json"))
     assert r["low_res_nl"] == 2500000
-    r = pump.run("settings", "--low-reservoir-ml", "9")
+    r = pump.run("settings", "--low-reservoir-ml", "9", "--yes")
     assert r.rc == 7 and "E_THRESHOLD_RANGE" in r.err
 
 

@@ -169,7 +169,7 @@ def test_refill_in_maintenance_states_the_refill_cap(pump):
     setup(pump, *SPINAL)
     pump.ok("programme", rx(pump, "base", 200), "--yes")
     pump.ok("profile", "--phase", "maintenance", "--yes")
-    r = pump.ok("refill", "--withdrawn-ml", "19.9", "--added-ml", "20", "--yes")
+    r = pump.ok("refill", "--withdrawn-ml", "19.9", "--added-ml", "20", "--repeat", "--yes")  # same as the fill
     assert "refill-time change, at most +40 % (up to 280 mcg/day)" in r.err
 
 

@@ -173,7 +173,8 @@ def test_bad_prescription_is_usage_error_before_touching_pump(pump, tmp_path):
     over = tmp_path / "over.toml"
     over.write_text('[drug]\nconcentration_mcg_ml = 2000\n[programme]\nmode = "continuous"\ndose_mcg_day = 2500\n')
     r = pump.run("programme", str(over), "--yes")
-    assert r.rc == 2 and "E_DOSE_RANGE" in r.err
+    # a limit, not a typo: exit 7 (docs/pumpctl.md), the limit in the user's mcg (issue 10, defect 6)
+    assert r.rc == 7 and "E_DOSE_RANGE" in r.err and "mcg" in r.err and " ng" not in r.err
 
 
 def test_clinical_build_refuses_sim_exit_10(tmp_path):

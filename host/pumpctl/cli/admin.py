@@ -89,7 +89,7 @@ def parse_duration(text):
         raise PrescriptionError("duration %r" % text, "write e.g. 30d, 12h, 90m or 3600") from None
 
 
-def add_verbs(verb):
+def add_verbs(verb, common=lambda p: None):
     sp = verb("login", cmd_login, "check a role's key against the pump (and save it with --key)", json=True)
     sp.add_argument("--role", choices=("clinician", "patient", "service"), default="clinician")
     sp.add_argument("--key", help="key as hex; saved in the key store if the pump accepts it")
@@ -107,3 +107,4 @@ def add_verbs(verb):
         f.add_argument("--" + k, type=int, dest=k.replace("-", "_"))
     for q in (w, f):
         q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        common(q)  # global options also after the nested verb: `sim warp 1h --port X` (docs/pumpctl.md)

@@ -37,7 +37,7 @@ def _dec(text):
 
 def _t_s(text):
     if not text:
-        return 0
+        return _now_t_s()  # default now, not the pump epoch 2024-01-01 (issue 10, defect 11)
     try:
         dt = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -60,12 +60,10 @@ def _run(fn):
     def wrapped(ctx):
         try:
             obj, text = fn(ctx.args)
-        except (ValueError, PrescriptionError) as e:
-            msg = getattr(e, "cause", None) or str(e)
-            ctx.err.write("pumpctl: error: %s\n" % msg)
-            if getattr(e, "fix", None):
-                ctx.err.write("  fix: %s\n" % e.fix)
-            return EXIT_USAGE
+        except PrescriptionError:
+            raise  # main prints it (text, or JSON on stdout with --json), exit 2
+        except ValueError as e:
+            raise PrescriptionError(str(e), "check the values: pumpctl %s --help" % ctx.args.verb) from None
         obj = dict(obj, druglib=druglib.load().stamp())
         ctx.emit(obj, lambda: ctx.out.write(text + "\n"))
         return 0
@@ -88,7 +86,7 @@ def v_screening(a):
             res["effect_min"] = int(_dec(parts[2]) * 60)
         results.append(res)
     injury = _t_s(a.injury_date) if a.injury_date else None
-    start = _t_s(a.start) if a.start or injury is None else _now_t_s()
+    start = _t_s(a.start)
     plan = A.screening_plan(a.small_child, start, injury, a.age_group)
     seq = plan["sequence"]
     nxt = A.screening_next(results, a.small_child, start)
@@ -111,7 +109,11 @@ def v_screening(a):
 
 
 def v_initial(a):
-    r = A.initial_daily_dose(mcg_to_ng(_dec(a.screening_dose), "--screening-dose"), int(_dec(a.effect_hours) * 60))
+    minutes = _dec(a.effect_hours) * 60
+    if not minutes > 0 or minutes != int(minutes):
+        raise PrescriptionError("--effect-hours %s: the effect of a positive screening dose lasts some time" %
+                                a.effect_hours, "give how long it lasted in hours above 0, to the minute (e.g. 6 or 8.5)")
+    r = A.initial_daily_dose(mcg_to_ng(_dec(a.screening_dose), "--screening-dose"), int(minutes))
     return r, "initial daily dose %s mcg/day (%dx the screening dose over 24 h)" % (render.mcg(r["initial_ng_day"]),
                                                                                     r["factor"])
 
@@ -252,8 +254,7 @@ def add_subcommands(subparsers):
     sp = verb("screening", v_screening, "screening bolus sequence and the next step")
     sp.add_argument("--small-child", action="store_true", help="start at 25 mcg")
     sp.add_argument("--result", action="append", help="MCG:pos|neg[:EFFECT_HOURS], in order (repeatable)")
-    sp.add_argument("--start", help="date/time of the first bolus (ISO, UTC; default the pump epoch, or now "
-                    "with --injury-date)")
+    sp.add_argument("--start", help="date/time of the first bolus (ISO, UTC; default now)")
     sp.add_argument("--injury-date", help="date of a brain injury (ISO): warns within one year of it")
     sp.add_argument("--age-group", choices=AGE_GROUPS, help="warns for under_4")
     sp = verb("initial-dose", v_initial, "initial daily dose from the positive screening dose")
@@ -271,7 +272,7 @@ def add_subcommands(subparsers):
     sp.add_argument("--conc", type=int, help="mcg/mL (default: the prescription's)")
     sp.add_argument("--reservoir-ml", required=True, help="calculated volume now, mL")
     sp.add_argument("--interval-days", type=int, help="target refill interval")
-    sp.add_argument("--start", help="now (ISO, UTC; default the pump epoch)")
+    sp.add_argument("--start", help="now (ISO, UTC; default now)")
     sp = verb("concentration", v_conc, "strength for a dose and refill interval (dilution if needed)")
     prog_args(sp)
     sp.add_argument("--interval-days", type=int, required=True)
@@ -284,7 +285,7 @@ def add_subcommands(subparsers):
     sp.add_argument("--days", type=int, default=None, help="14-28 (default 28)")
     sp.add_argument("--conc", type=int, default=500, help="mcg/mL in the pump during the taper (default 500)")
     sp.add_argument("--model", type=int, default=20, choices=(20, 40))
-    sp.add_argument("--start", help="ISO date of the first step (default the pump epoch)")
+    sp.add_argument("--start", help="ISO date of the first step (default now)")
     sp = verb("druglib", v_druglib, "show the drug library (version, limits)")
     sp.add_argument("--indication", choices=("spinal", "cerebral", "paediatric", "paediatric_u12"))
     sp.add_argument("--age-group", choices=AGE_GROUPS, help="show the warnings for an age group (under_4)")

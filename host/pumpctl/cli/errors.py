@@ -12,3 +12,7 @@ class NotConfirmed(PumpClientError):
 
 class BuildRefused(PumpClientError):
     """The command exists only in test builds (exit EXIT_BUILD)."""
+
+
+class UsageError(PumpClientError):
+    """A mistake in the command line or an input file, found before anything is sent (exit EXIT_USAGE)."""

@@ -15,11 +15,13 @@ from pumpctl import __version__
 from pumpctl.link import ports
 
 from pumpctl.cli import render
-from pumpctl.link.client import PumpClientError, PumpPortError, PumpProtocolError, PumpReplyError, PumpTimeout
+from pumpctl.link.client import (PumpClientError, PumpPortError, PumpProtocolError, PumpReplyError, PumpTimeout,
+                                 PumpURLError)
 from pumpctl.link.keys import KeyStore, KeyStoreError
 from pumpctl.clinical.prescription import PrescriptionError
 from pumpctl.link.session import Session, SessionError, VerifyError
-from pumpctl.cli.errors import BuildRefused, NotConfirmed, Refused
+from pumpctl.cli.argtypes import count, positive_seconds  # noqa: F401  (count: re-exported)
+from pumpctl.cli.errors import BuildRefused, NotConfirmed, Refused, UsageError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -37,6 +39,8 @@ AUTH_CODES = ("E_AUTH_REQUIRED", "E_AUTH_EXPIRED", "E_AUTH_LOCKED", "E_AUTH_BAD_
 
 
 def exit_code(exc):
+    if isinstance(exc, (UsageError, PumpURLError)):
+        return EXIT_USAGE
     if isinstance(exc, PrescriptionError) or isinstance(exc, KeyStoreError) and "hex" in exc.cause:
         return EXIT_USAGE
     if isinstance(exc, PumpPortError):
@@ -60,6 +64,23 @@ def exit_code(exc):
     if isinstance(exc, BuildRefused):
         return EXIT_BUILD
     return EXIT_REFUSED
+
+
+class LineTrace:
+    """--trace: whole frames, one line each ("> " sent, "< " received), whatever pieces the transport delivers
+    (socket:// hands over 2-byte fragments; issue 10, defect 9)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.buf = {"tx": b"", "rx": b""}
+
+    def __call__(self, direction, data):
+        self.buf[direction] += data
+        while b"\n" in self.buf[direction]:
+            line, self.buf[direction] = self.buf[direction].split(b"\n", 1)
+            if line.strip():
+                self.stream.write("%s %s\n" % ("<" if direction == "rx" else ">",
+                                               line.decode("ascii", "replace").rstrip("\r")))
 
 
 class Ctx:
@@ -86,11 +107,7 @@ class Ctx:
         """Connected session (port resolved, hello checked)."""
         if self._session is None:
             url, how = ports.resolve(getattr(self.args, "port", None))
-            trace = None
-            if self.args.trace:
-                def trace(direction, data):
-                    self.err.write("%s %s\n" % ("<" if direction == "rx" else ">", data.decode("ascii", "replace")
-                                                .rstrip("\n")))
+            trace = LineTrace(self.err) if self.args.trace else None
             s = Session(url, keystore=None, timeout_s=self.args.timeout, on_traffic=trace)
             self._session = s
             s.connect()
@@ -108,6 +125,18 @@ class Ctx:
         else:
             text_fn()
 
+    def interactive(self):
+        return (hasattr(self.stdin, "isatty") and self.stdin.isatty()) or bool(os.environ.get("PUMPCTL_ASSUME_TTY"))
+
+    def review_out(self):
+        """Where the human old -> new review goes: stdout; with --json, stderr only when a person will be
+        asked (a terminal and no --yes), else nowhere (a script reads JSON, not a table)."""
+        if not self.json:
+            return self.out
+        if getattr(self.args, "yes", False) or not self.interactive():
+            return None
+        return self.err
+
     def note(self, msg):
         self.err.write(msg + "\n")
 
@@ -115,7 +144,7 @@ class Ctx:
         """Ask on the terminal; --yes answers yes. Without a terminal and without --yes: refuse."""
         if getattr(self.args, "yes", False):
             return True
-        if not (hasattr(self.stdin, "isatty") and self.stdin.isatty()) and not os.environ.get("PUMPCTL_ASSUME_TTY"):
+        if not self.interactive():
             raise NotConfirmed("confirmation needed but stdin is not a terminal", "re-run with --yes (scripts)")
         self.err.write("%s " % question)
         self.err.flush()
@@ -150,13 +179,26 @@ def cmd_ports(ctx):
 
 
 def cmd_emulate(ctx):
+    import errno
+
     from pumpctl.emulator.mpy_runtime import BridgeError
     from pumpctl.emulator.server import run_emulator
 
+    a = ctx.args
+    if a.no_pty and a.no_tcp:
+        raise UsageError("--no-pty with --no-tcp would serve nothing", "drop one of them (TCP only: --no-pty)")
     try:
-        return run_emulator(ctx.args) or 0
+        return run_emulator(a) or 0
     except BridgeError as e:  # --runtime micropython without Node or its npm package: say how to get them
         raise Refused(str(e), e.fix) from None
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise PumpPortError("TCP port %s:%s is in use by another program" % (a.host, a.port),
+                                "pick another with --port N, or --port 0 for a free one") from None
+        if e.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
+            raise PumpPortError("cannot listen on %s:%s: %s" % (a.host, a.port, e.strerror),
+                                "use --host 127.0.0.1 and a port above 1023 (or --port 0)") from None
+        raise
 
 
 def cmd_diagram(ctx):
@@ -173,6 +215,19 @@ def cmd_diagram(ctx):
 
 
 # ---------------------------------------------------------------- parser and main
+class Parser(argparse.ArgumentParser):
+    """argparse that raises (so --json can answer a usage mistake in JSON) instead of exiting."""
+
+    def error(self, message):
+        raise ArgError(message, self.format_usage())
+
+
+class ArgError(UsageError):
+    def __init__(self, message, usage):
+        super().__init__(message, "see pumpctl --help")
+        self.usage = usage
+
+
 def build_parser():
     from pumpctl.cli import admin as cli_admin
     from pumpctl.cli import pump as cli_pump
@@ -181,8 +236,8 @@ def build_parser():
 
     from pumpctl import docpath
 
-    p = argparse.ArgumentParser(prog="pumpctl", description="Programme and read the intrathecal pump.",
-                                epilog="Exit codes and --json fields: %s" % docpath.find("pumpctl.md"))
+    p = Parser(prog="pumpctl", description="Programme and read the intrathecal pump.",
+               epilog="Exit codes and --json fields: %s" % docpath.find("pumpctl.md"))
     p.add_argument("--version", action="version", version="pumpctl " + __version__)
     _common(p, top=True)
     sub = p.add_subparsers(dest="verb", metavar="VERB")
@@ -204,7 +259,7 @@ def build_parser():
     verb("diagram", cmd_diagram, "write the firmware state diagram (Mermaid)", port=False).add_argument(
         "-o", "--output", default="-", help="file (default stdout)")
     cli_pump.add_verbs(verb)
-    cli_admin.add_verbs(verb)
+    cli_admin.add_verbs(verb, _common)
     cli_therapy.add_verbs(verb)
     cli_read.add_verbs(verb)
     from pumpctl.report import verb as report_verb  # issue 11: the session report (its own room)
@@ -216,6 +271,11 @@ def build_parser():
         cli_clinical = None
     if cli_clinical is not None and hasattr(cli_clinical, "add_subcommands"):
         cli_clinical.add_subcommands(sub)
+    from pumpctl.cli import completion as cli_completion
+    from pumpctl.cli import examples as cli_examples
+
+    cli_completion.add_verbs(verb)
+    cli_examples.attach(p)  # last: examples into every verb's --help, including verbs registered above
     return p
 
 
@@ -223,7 +283,7 @@ def _common(p, top=False):
     d = {} if top else {"default": argparse.SUPPRESS}
     p.add_argument("--port", help="serial device or pyserial URL (default: $PUMPCTL_PORT, then autodetect)",
                    **({"default": None} if top else d))
-    p.add_argument("--timeout", type=float, help="seconds to wait for each reply (default 2)",
+    p.add_argument("--timeout", type=positive_seconds, help="seconds to wait for each reply (default 2)",
                    **({"default": 2.0} if top else d))
     p.add_argument("--keys", help="key store file (default: $PUMPCTL_KEYS or ~/.config/pumpctl/keys.toml)",
                    **({"default": None} if top else d))
@@ -231,10 +291,45 @@ def _common(p, top=False):
                    **({"default": False} if top else d))
 
 
+def _error_code(e):
+    if isinstance(e, PumpReplyError):
+        return e.code
+    return "PUMPCTL_" + {EXIT_USAGE: "USAGE", EXIT_PORT: "PORT", EXIT_TIMEOUT: "TIMEOUT", EXIT_VERSION: "VERSION",
+                         EXIT_AUTH: "AUTH", EXIT_REFUSED: "REFUSED", EXIT_NOT_CONFIRMED: "NOT_CONFIRMED",
+                         EXIT_VERIFY: "VERIFY", EXIT_BUILD: "BUILD"}.get(exit_code(e), "ERROR")
+
+
+def report_error(ctx, e, json_mode):
+    """An error as text on stderr, or (--json) as {"error": {code, message, fix, exit_code}} on stdout."""
+    rc = exit_code(e)
+    if json_mode:
+        err = {"code": _error_code(e), "message": e.cause, "fix": e.fix or "", "exit_code": rc}
+        extra = getattr(e, "json_extra", None)
+        if extra:
+            err.update(extra)
+        render.dump_json({"error": err}, ctx.out)
+    else:
+        ctx.err.write("pumpctl: error: %s\n" % e.cause)
+        if e.fix:
+            ctx.err.write("  fix: %s\n" % e.fix)
+    return rc
+
+
 def main(argv=None, stdout=None, stderr=None, stdin=None):
     p = build_parser()
-    args = p.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = p.parse_args(argv)
+    except ArgError as e:
+        ctx = Ctx(argparse.Namespace(json="--json" in argv), stdout, stderr, stdin)
+        if not ctx.json:
+            ctx.err.write(e.usage)
+            ctx.err.write("pumpctl: error: %s\n" % e.cause)
+            return EXIT_USAGE
+        e.fix = "see pumpctl --help (usage: %s)" % " ".join(e.usage.split()[1:])
+        return report_error(ctx, e, True)
     ctx = Ctx(args, stdout, stderr, stdin)
+    ctx.parser = p
     fn = getattr(args, "fn", None)
     func = getattr(args, "func", None)  # verbs added by other modules: func(args) -> exit code
     if fn is None and func is None:
@@ -246,10 +341,7 @@ def main(argv=None, stdout=None, stderr=None, stdin=None):
         ctx.err.write("pumpctl: interrupted; nothing further was sent\n")
         return 130
     except PumpClientError as e:
-        ctx.err.write("pumpctl: error: %s\n" % e.cause)
-        if e.fix:
-            ctx.err.write("  fix: %s\n" % e.fix)
-        return exit_code(e)
+        return report_error(ctx, e, ctx.json)
     finally:
         try:
             ctx.close()

@@ -18,6 +18,7 @@ import schedule  # noqa: E402
 DAY_S = 86400
 RATE_STEP_S = 60  # one sample per minute: ramps are 2 h wide (labeling lead)
 VOL_SAMPLES = 600
+DELIVERING = ("infusing", "bolus")  # fsm.py states in which the programme runs
 
 
 def rate_curve(programme, step_s=RATE_STEP_S):
@@ -80,12 +81,18 @@ def render_png(path, prog, status, settings, title="pump"):
     rate = rate_curve(programme)
     win = windows(programme)
     t0 = status["t_s"]
-    pts, led, v0 = volume_curve(programme, conc, off, t0, status["reservoir_nl"], status.get("empty_t_s"))
-    alarm_t = status.get("alarm_t_s")
-    empty_t = status.get("empty_t_s")
-    led_alarm = led.first_t_reaching(v0 + status["reservoir_nl"] - low_nl, t0) \
-        if status["reservoir_nl"] > low_nl else None
-    led_empty = led.first_t_reaching(v0 + status["reservoir_nl"], t0)
+    state = status.get("state")
+    running = state in DELIVERING
+    if running:
+        pts, led, v0 = volume_curve(programme, conc, off, t0, status["reservoir_nl"], status.get("empty_t_s"))
+        led_alarm = led.first_t_reaching(v0 + status["reservoir_nl"] - low_nl, t0) \
+            if status["reservoir_nl"] > low_nl else None
+        led_empty = led.first_t_reaching(v0 + status["reservoir_nl"], t0)
+    else:  # a stopped / end-of-life pump delivers nothing: the reservoir stays where it is (issue 10, defect 12)
+        pts = [(t0, status["reservoir_nl"]), (t0 + 30 * DAY_S, status["reservoir_nl"])]
+        led_alarm = led_empty = None
+    alarm_t = status.get("alarm_t_s") if running else None
+    empty_t = status.get("empty_t_s") if running else None
 
     def dt(t_s):
         return datetime.datetime.fromtimestamp(render.unix(t_s) + off, datetime.timezone.utc).replace(tzinfo=None)
@@ -98,7 +105,13 @@ def render_png(path, prog, status, settings, title="pump"):
     for i, (a, b) in enumerate(win):
         ax1.axvspan(a / 3600, b / 3600, color="tab:orange", alpha=0.18, lw=0,
                     label="rate change window (starts 2 h before effect)" if i == 0 else None)
-    ax1.plot(hours, mcg_day, color="tab:blue", lw=2.2, label="programmed rate")
+    if running:
+        ax1.plot(hours, mcg_day, color="tab:blue", lw=2.2, label="programmed rate")
+    else:
+        ax1.plot(hours, mcg_day, color="tab:gray", lw=1.2, ls="--", label="programme (NOT running)")
+        ax1.plot([0, 24], [0, 0], color="tab:red", lw=2.6, label="delivered now: 0 (pump %s)" % state)
+        ax1.text(12, max(mcg_day) * 0.6 if max(mcg_day) else 0.5, "NOT DELIVERING: pump is %s" % state.upper(),
+                 ha="center", fontsize=16, color="tab:red", weight="bold")
     for s in programme.get("steps", []) if programme.get("mode") == "flex" else []:
         h = s["effect_min"] / 60
         ax1.axvline(h, color="tab:blue", ls=":", lw=1)
@@ -118,7 +131,8 @@ def render_png(path, prog, status, settings, title="pump"):
 
     xs = [dt(t) for t, _ in pts]
     ys = [v / 1e6 for _, v in pts]
-    ax2.plot(xs, ys, color="tab:green", lw=2.2, label="reservoir volume (forecast)")
+    ax2.plot(xs, ys, color="tab:green", lw=2.2, label="reservoir volume (forecast)" if running else
+             "reservoir volume (no delivery while %s)" % state)
     ax2.axhline(low_nl / 1e6, color="tab:orange", ls="--", lw=1.2,
                 label="low-reservoir threshold %s mL" % render.ml(low_nl, 1))
     if alarm_t is not None:
@@ -134,12 +148,13 @@ def render_png(path, prog, status, settings, title="pump"):
                  xytext=(8, -4), fontsize=9, va="top")
     ax2.set_ylim(0, max(ys) * 1.1 if max(ys) else 1)
     ax2.set_ylabel("reservoir (mL)")
-    ax2.set_title("Reservoir forecast to the empty date (at %s mL/day)" % render.ml(prog.get("daily_nl", 0), 4))
-    ax2.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    ax2.set_title("Reservoir forecast to the empty date (at %s mL/day)" % render.ml(prog.get("daily_nl", 0), 4)
+                  if running else "Reservoir: no delivery while the pump is %s" % state)
+    ax2.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y"))
     ax2.grid(alpha=0.3)
     ax2.legend(loc="upper right", fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return {"png": path, "daily_ng": prog.get("daily_ng"), "windows": [list(w) for w in win],
             "t_s": t0, "reservoir_nl": status["reservoir_nl"], "alarm_t_s": alarm_t, "empty_t_s": empty_t,
-            "forecast_alarm_t_s": led_alarm, "forecast_empty_t_s": led_empty}
+            "forecast_alarm_t_s": led_alarm, "forecast_empty_t_s": led_empty, "state": state, "delivering": running}

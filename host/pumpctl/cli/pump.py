@@ -107,18 +107,48 @@ def cmd_time(ctx):
 
 
 def _offset_s(text):
-    sign = -1 if text.startswith("-") else 1
-    h, _, m = text.lstrip("+-").partition(":")
-    try:
-        return sign * (int(h) * 3600 + int(m or 0) * 60)
-    except ValueError:
-        raise PrescriptionError("utc offset %r is not +HH:MM" % text, "e.g. --utc-offset +01:00") from None
+    """"+HH:MM" / "-HH:MM" -> seconds. A bare "5" is refused, not read as +5 h: the offset moves every flex step's
+    delivery time (issue 10, defect 8), so its sign and unit must be written out."""
+    import re
+
+    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text.strip())
+    if not m or int(m.group(3)) >= 60:
+        raise PrescriptionError("utc offset %r is not +HH:MM or -HH:MM" % text,
+                                "write the sign, hours and minutes, e.g. --utc-offset +05:00 or --utc-offset=-03:30")
+    v = (1 if m.group(1) == "+" else -1) * (int(m.group(2)) * 3600 + int(m.group(3)) * 60)
+    if abs(v) > 14 * 3600:
+        raise PrescriptionError("utc offset %s is beyond -14:00..+14:00" % text,
+                                "give a real time zone offset as +HH:MM or -HH:MM")
+    return v
+
+
+def _fmt_offset(v):
+    if v is None:
+        return "-"
+    return "%s%02d:%02d" % ("-" if v < 0 else "+", abs(v) // 3600, abs(v) % 3600 // 60)
+
+
+# settings_get field -> (label, how to show it in the user's units)
+SETTING_VIEWS = (
+    ("low_res_nl", "low-reservoir alarm", lambda v: "%s mL" % render.dec(v, 1000000)),
+    ("catheter_nl", "catheter volume", lambda v: "%s mL" % render.dec(v, 1000000)),
+    ("utc_offset_s", "utc offset (pump local time)", _fmt_offset),
+    ("pb_dose_ng", "patient bolus dose", lambda v: "%s mcg" % render.mcg(v)),
+    ("pb_duration_min", "patient bolus duration", lambda v: "%d min" % v),
+    ("pb_lockout_min", "patient bolus lockout", lambda v: "%d min" % v),
+    ("pb_max_24h", "patient boluses per 24 h", lambda v: "%d" % v),
+)
+
+
+def _setting_rows(res):
+    known = [k for k, _, _ in SETTING_VIEWS]
+    rows = [(label, show(res[k]) if res.get(k) is not None else "-") for k, label, show in SETTING_VIEWS if k in res]
+    return rows + [(k, str(res[k])) for k in sorted(res) if k not in known]
 
 
 def cmd_settings(ctx):
     from pumpctl.clinical.prescription import ml_to_nl
 
-    s = ctx.session()
     a = ctx.args
     want = {}
     if a.low_reservoir_ml is not None:
@@ -127,12 +157,27 @@ def cmd_settings(ctx):
         want["catheter_nl"] = ml_to_nl(a.catheter_ml, "--catheter-ml")
     if a.utc_offset is not None:
         want["utc_offset_s"] = _offset_s(a.utc_offset)
-    if want:
-        s.ensure_role("clinician")
-        res = s.request("settings_set", want)
-    else:
-        res = s.request("settings_get")
-    ctx.emit(res, lambda: render.pairs([(k, str(res[k])) for k in sorted(res)], ctx.out))
+    s = ctx.session()
+    cur = s.request("settings_get")
+    if not want:
+        ctx.emit(cur, lambda: render.pairs(_setting_rows(cur), ctx.out))
+        return 0
+    s.ensure_role("clinician")
+    views = {k: (label, show) for k, label, show in SETTING_VIEWS}
+    rows = [(views[k][0], [views[k][1](cur.get(k)) if cur.get(k) is not None else "-"], [views[k][1](v)])
+            for k, v in sorted(want.items())]
+    out = ctx.review_out()
+    if out is not None:
+        out.write("Settings change for pump %s\n" % s.serial)
+        render.side_by_side(rows, ["", "current (pump)", "new"], out)
+    if "utc_offset_s" in want and want["utc_offset_s"] != cur.get("utc_offset_s"):
+        ctx.err.write("WARNING: the UTC offset moves when every flex step and periodic bolus is delivered: they "
+                      "run on pump local time (%s -> %s)\n" % (_fmt_offset(cur.get("utc_offset_s")),
+                                                                _fmt_offset(want["utc_offset_s"])))
+    ctx.confirm("Change these settings on pump %s? [y/N]" % s.serial)
+    res = s.request("settings_set", want)
+    obj = dict(res, changed=sorted(want), old={k: cur.get(k) for k in want})
+    ctx.emit(obj, lambda: render.pairs(_setting_rows(res), ctx.out))
     return 0
 
 
@@ -164,8 +209,8 @@ def cmd_profile(ctx):
             raise PrescriptionError("pump %s has no profile yet: a new one needs --indication" % s.serial,
                                     "e.g. pumpctl profile --indication spinal --age-group adult")
         s.ensure_role("clinician")
-        if not ctx.json or not a.yes:
-            out = ctx.err if ctx.json else ctx.out
+        out = ctx.review_out()
+        if out is not None:
             out.write("Patient profile on pump %s (its limits apply to every programmer)\n" % s.serial)
             render.side_by_side([(k, [_pv(k, cur.get(k))], [_pv(k, new.get(k))]) for k in sorted(new)],
                                 ["", "current (pump)", "new"], out)
@@ -222,7 +267,8 @@ def add_verbs(verb):
     sp = verb("settings", cmd_settings, "show or change pump settings", json=True)
     sp.add_argument("--low-reservoir-ml", help="low-reservoir alarm threshold, 0.5..5.0 mL")
     sp.add_argument("--catheter-ml", help="catheter volume (for bridge boluses and priming)")
-    sp.add_argument("--utc-offset", help="pump local time offset, e.g. +01:00")
+    sp.add_argument("--utc-offset", help="pump local time offset, +HH:MM or -HH:MM (e.g. +01:00; negative: --utc-offset=-03:30)")
+    sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     sp = verb("profile", cmd_profile, "patient profile on the pump: show, or set indication, age group, phase, risk",
               json=True)
     sp.add_argument("--indication", choices=INDICATIONS)

@@ -1,9 +1,11 @@
 """pumpctl verbs that read (and manage alarms): alarms, log, plot."""
 import csv
+import os
 
 from pumpctl import fwpath
 
 from pumpctl.cli import render
+from pumpctl.cli.argtypes import count
 
 fwpath.ensure()
 from eventlog import ARGS as LOG_ARGS  # noqa: E402  (firmware module: meaning of a/b per code)
@@ -13,8 +15,9 @@ LOG_FIELDS = ["seq", "t_s", "time", "event", "a", "b", "data"]
 
 
 def cmd_alarms(ctx):
-    s = ctx.session()
     act = ctx.args.action
+    _check_alarm_names(act, ctx.args.names)
+    s = ctx.session()
     if act == "list":
         res = s.request("alarms_list")
         ctx.emit(res, lambda: _alarm_table(ctx, res))
@@ -35,6 +38,26 @@ def cmd_alarms(ctx):
     res = s.request("alarms_test")
     ctx.emit(res, lambda: ctx.out.write("sounded the alarm tones: %s\n" % ", ".join(res["tones"])))
     return 0
+
+
+def _check_alarm_names(act, names):
+    """Names checked against the pump's own schema (argspec.ALARM_NAMES) before connecting: a typo used to
+    clear nothing and exit 0."""
+    from pumpctl.cli.errors import UsageError
+
+    fwpath.ensure()
+    from argspec import ALARM_NAMES
+
+    if names and act != "clear":
+        raise UsageError("alarm names go with 'alarms clear' only, not %r" % act, "pumpctl alarms clear NAME ...")
+    bad = [n for n in names or () if n not in ALARM_NAMES]
+    if bad:
+        import difflib
+
+        hint = difflib.get_close_matches(bad[0], ALARM_NAMES, 1)
+        raise UsageError("unknown alarm %s%s" % (", ".join(repr(b) for b in bad),
+                                                 " (did you mean %r?)" % hint[0] if hint else ""),
+                         "alarm names: %s (pumpctl alarms lists the active ones)" % ", ".join(ALARM_NAMES))
 
 
 def _alarm_table(ctx, res):
@@ -138,6 +161,13 @@ def cmd_plot(ctx):
     from pumpctl.cli import plot
 
     plot.need_matplotlib()  # before talking to the pump
+    out = ctx.args.output
+    d = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(d):
+        from pumpctl.cli.errors import UsageError
+
+        raise UsageError("cannot write %s: directory %s does not exist" % (out, d),
+                         "create it (mkdir -p %s) or choose another -o FILE.png" % d)
     s = ctx.session()
     prog = s.request("programme_get")
     st = s.request("status")
@@ -146,7 +176,12 @@ def cmd_plot(ctx):
         from pumpctl.cli.errors import Refused
 
         raise Refused("pump %s has no programme to plot" % s.serial, "programme it first: pumpctl programme FILE")
-    info = plot.render_png(ctx.args.output, prog, st, sett, title="pump %s" % s.serial)
+    try:
+        info = plot.render_png(out, prog, st, sett, title="pump %s" % s.serial)
+    except OSError as e:
+        from pumpctl.cli.errors import UsageError
+
+        raise UsageError("cannot write %s: %s" % (out, e.strerror or e), "choose a writable -o FILE.png") from None
     info["serial"] = s.serial
     ctx.emit(info, lambda: ctx.out.write("wrote %s\n" % ctx.args.output))
     return 0
@@ -159,8 +194,8 @@ def add_verbs(verb):
     sp.add_argument("--minutes", type=int, default=60, help="with silence: 1..1440 (default 60)")
     sp = verb("log", cmd_log, "download the pump's event log (table, --csv, --json)", json=True)
     sp.add_argument("--csv", action="store_true", help="CSV on stdout")
-    sp.add_argument("--first", type=int, help="from this sequence number")
-    sp.add_argument("--last", type=int, help="only the last N entries")
+    sp.add_argument("--first", type=count(0), metavar="SEQ", help="from this sequence number")
+    sp.add_argument("--last", type=count(1), metavar="N", help="only the last N entries (N >= 1)")
     sp.add_argument("--progress", action="store_true", help="progress bar on stderr even if not a terminal")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp = verb("plot", cmd_plot, "PNG: programmed rate over 24 h and reservoir forecast", json=True)

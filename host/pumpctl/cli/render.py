@@ -9,6 +9,7 @@ import sys
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from pumpctl import fwpath
+from pumpctl.link.client import user_units  # noqa: F401  (re-exported for the verbs)
 
 fwpath.ensure()
 from compat import PUMP_EPOCH_UNIX  # noqa: E402
@@ -110,9 +111,25 @@ def side_by_side(rows, headers, out=None):
     table(flat, headers, out)
 
 
+def with_iso(obj):
+    """A copy of obj where every pump time `X_t_s` (and `t_s`) also has `X_iso` (`iso`): ISO 8601 UTC, so a
+    script needs no private epoch (issue 10, defect 7). Existing fields are never replaced."""
+    if isinstance(obj, list):
+        return [with_iso(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {k: with_iso(v) for k, v in obj.items()}
+    for k, v in obj.items():
+        if isinstance(k, str) and (k == "t_s" or k.endswith("_t_s")) and (v is None or type(v) is int):
+            name = k[:-3] + "iso" if k != "t_s" else "iso"
+            if name not in out:
+                out[name] = iso(v)
+    return out
+
+
 def dump_json(obj, out=None):
     out = out or sys.stdout
-    out.write(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    out.write(json.dumps(with_iso(obj), indent=2, sort_keys=True) + "\n")
 
 
 def step_lines(programme, lead_min=None):

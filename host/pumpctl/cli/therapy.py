@@ -80,8 +80,8 @@ def cmd_programme(ctx):
     obj = {"file": a.file, "serial": s.serial, "old": old, "staged": res, "committed": False, "verified": False}
     if lib_info["applied"]:  # absent without a patient profile (test builds): keeps the schema of those runs
         obj["druglib"] = lib_info
-    if not ctx.json or not a.yes:
-        out = ctx.err if ctx.json else ctx.out
+    out = ctx.review_out()
+    if out is not None:
         out.write("Programme change for pump %s (times are pump local time)\n" % s.serial)
         render.side_by_side(rows, ["", "current (pump)", "new (%s)" % rx["name"]], out)
     if a.dry_run:
@@ -89,13 +89,56 @@ def cmd_programme(ctx):
         ctx.emit(obj, lambda: ctx.out.write("dry run: staged and checked, not committed\n"))
         return 0
     ctx.confirm("Commit this programme to pump %s? [y/N]" % s.serial)
-    guarded(s, "commit")
+    s = _commit(ctx, s, "programme_commit", "programme", lambda e: e[4] == res["daily_ng"])
     guarded(s, "verify")
     obj.update(committed=True, verified=True, hash=res["hash"])
     ctx.emit(obj, lambda: ctx.out.write("committed programme %s and read it back: identical. Daily total %s mcg "
                                         "(%s mL).\n" % (res["hash"], render.mcg(res["daily_ng"]),
                                                         render.ml(res["daily_nl"], 4))))
     return 0
+
+
+def _commit(ctx, s, what, event, match):
+    """Commit the stage; if the reply is lost, find the outcome in the pump's log (cli/outcome.py). Returns the
+    session to verify with (a new one after a reconnect, its state moved to `committed`)."""
+    from pumpctl.cli import outcome
+
+    mark = outcome.log_mark(s)
+    staged = dict(s.staged)
+    try:
+        guarded(s, "commit")
+        return s
+    except outcome.LOST:
+        s2, hit = outcome.resolve(ctx, what, mark, event, match)
+    ctx.err.write("the pump's log shows it WAS committed (seq %d)\n" % hit[0])
+    s2.committed = dict(staged, commit=_commit_view(s2, staged))
+    s2.machine.set_state("committed")
+    return s2
+
+
+def _commit_view(s, staged):
+    """What the commit reply would have said (refill: reservoir and dates), read from status after a reconnect."""
+    if staged["kind"] != "refill":
+        return {}
+    st = s.request("status")
+    return {"reservoir_nl": st["reservoir_nl"], "alarm_t_s": st.get("alarm_t_s"), "empty_t_s": st.get("empty_t_s")}
+
+
+def _bolus(ctx, s, cmd, args, dose_ng=None, event="bolus_start"):
+    """Send a bolus; a lost reply is resolved from the pump's log (bolus_start after the mark), never re-sent."""
+    from pumpctl.cli import outcome
+
+    mark = outcome.log_mark(s) if s.role in ("clinician", "service") else None
+    try:
+        return s.request(cmd, args)
+    except outcome.LOST:
+        if mark is None:
+            raise
+        s2, hit = outcome.resolve(ctx, cmd, mark, event, lambda e: dose_ng is None or e[3] == dose_ng)
+    ctx.err.write("the pump's log shows the bolus WAS started (seq %d)\n" % hit[0])
+    st = s2.request("status")
+    return {"kind": args.get("kind", "single") if args else "patient", "dose_ng": hit[3],
+            "end_t_s": hit[1] + hit[4], "rate_ng_day": st.get("rate_ng_day"), "resolved_after_reconnect": True}
 
 
 def _stage_with_confirmations(ctx, s, payload):
@@ -124,14 +167,26 @@ def _stage_with_confirmations(ctx, s, payload):
 
 
 def cmd_refill(ctx):
+    from pumpctl.cli.errors import UsageError
+
     a = ctx.args
+    withdrawn_nl = prescription.ml_to_nl(a.withdrawn_ml, "--withdrawn-ml")
+    added_nl = prescription.ml_to_nl(a.added_ml, "--added-ml")
+    if added_nl == 0 and not a.empty_reservoir:
+        # An empty reservoir stops delivery at once (alarm_stopped): abrupt withdrawal (labeling boxed warning).
+        raise UsageError("--added-ml 0 leaves the reservoir empty: the pump stops delivering baclofen at once "
+                         "(abrupt withdrawal risk)", "give the volume added, or pass --empty-reservoir if emptying the "
+                         "pump is intended (e.g. explant, drug holiday)")
+    if added_nl < 0 or withdrawn_nl < 0:
+        raise UsageError("volumes cannot be negative", "give --withdrawn-ml and --added-ml as 0 or more mL")
     s = ctx.session()
     st = s.request("status")
-    payload = {"withdrawn_nl": prescription.ml_to_nl(a.withdrawn_ml, "--withdrawn-ml"),
-               "added_nl": prescription.ml_to_nl(a.added_ml, "--added-ml"),
+    payload = {"withdrawn_nl": withdrawn_nl, "added_nl": added_nl,
                "conc_ug_ml": a.conc if a.conc is not None else st["conc_ug_ml"]}
     lib_info = check_refill(ctx, s, st, payload["conc_ug_ml"])
     s.ensure_role("clinician")
+    if not a.repeat:
+        _refuse_repeat_refill(s, st, payload)
     off = s.request("settings_get").get("utc_offset_s", 0)
     guarded(s, "stage", "refill", payload)
     res = s.staged["reply"]
@@ -149,14 +204,20 @@ def cmd_refill(ctx):
                                                                          render.duration(b["duration_s"]))]))
     rows += _forecast_rows(before, res["after"], off)
     obj = {"serial": s.serial, "staged": res, "committed": False, "verified": False}
-    if not ctx.json or not a.yes:
-        out = ctx.err if ctx.json else ctx.out
+    out = ctx.review_out()
+    if out is not None:
         out.write("Refill of pump %s\n" % s.serial)
         render.side_by_side(rows, ["", "now", "after refill"], out)
     if res["discrepancy_flag"]:
-        ctx.err.write("WARNING: withdrawn volume differs from the expected by more than 14.5 %%.\n")
+        ctx.err.write("WARNING: withdrawn volume differs from the expected by more than 14.5 %.\n")
+    if added_nl == 0:
+        ctx.err.write("WARNING: nothing is added: delivery stops when this is committed. %s\n" % WITHDRAWAL_WARNING)
+    if a.dry_run:
+        guarded(s, "unstage")
+        ctx.emit(obj, lambda: ctx.out.write("dry run: staged and checked, not committed\n"))
+        return 0
     ctx.confirm("Commit this refill? [y/N]")
-    guarded(s, "commit")
+    s = _commit(ctx, s, "refill_commit", "refill", lambda e: e[3] == res["added_nl"] and e[4] == res["conc_ug_ml"])
     guarded(s, "verify")
     c = s.committed["commit"]
     obj.update(committed=True, verified=True, hash=res["hash"], reservoir_nl=c["reservoir_nl"],
@@ -169,6 +230,25 @@ def cmd_refill(ctx):
                                             render.local(c.get("alarm_t_s"), off),
                                             render.local(c.get("empty_t_s"), off))))
     return 0
+
+
+REPEAT_WINDOW_S = 3600
+
+
+def _refuse_repeat_refill(s, st, payload):
+    """A refill identical to one logged within the last hour is most likely a re-run after a lost reply: refused
+    unless --repeat (issue 10, defect 2: retrying never applies a change twice)."""
+    from pumpctl.cli import outcome
+
+    mark = outcome.log_mark(s)
+    page = s.request("log_read", {"first_seq": max(0, mark - 23), "max_n": 24}).get("entries", [])
+    for e in reversed(page):
+        if (e[2] == "refill" and e[3] == payload["added_nl"] and e[4] == payload["conc_ug_ml"]
+                and 0 <= st["t_s"] - e[1] <= REPEAT_WINDOW_S):
+            raise _refused("the same refill (%s mL at %d mcg/mL) was committed %d min ago (log seq %d): this looks "
+                           "like a repeat; nothing was sent" % (render.ml(payload["added_nl"]), payload["conc_ug_ml"],
+                                                                (st["t_s"] - e[1]) // 60, e[0]),
+                           "check pumpctl status; if this really is a second refill, add --repeat")
 
 
 def cmd_bolus(ctx):
@@ -189,7 +269,7 @@ def cmd_bolus(ctx):
             args["volume_nl"] = prescription.ml_to_nl(a.volume_ml, "--volume-ml")
         s.ensure_role("clinician")
         ctx.confirm("Prime the catheter (replaces the programme until done)? [y/N]")
-        res = s.request("bolus", args)
+        res = _bolus(ctx, s, "bolus", args, event="prime_start")
     else:
         if a.dose_mcg is None:
             from pumpctl.clinical.prescription import PrescriptionError
@@ -199,7 +279,7 @@ def cmd_bolus(ctx):
         args = {"dose_ng": prescription.mcg_to_ng(a.dose_mcg, "--dose-mcg"), "duration_min": a.minutes}
         s.ensure_role("clinician")
         ctx.confirm("Give %s mcg over %d min on top of the programme? [y/N]" % (a.dose_mcg, a.minutes))
-        res = s.request("bolus", args)
+        res = _bolus(ctx, s, "bolus", args, args["dose_ng"])
     ctx.emit(res, lambda: ctx.out.write("%s bolus started: %s mcg, ends %s UTC\n" % (
         res["kind"], render.mcg(res["dose_ng"]), render.local(res["end_t_s"]))))
     return 0
@@ -244,14 +324,20 @@ def add_verbs(verb):
     sp.add_argument("--withdrawn-ml", required=True, help="volume withdrawn from the reservoir, mL")
     sp.add_argument("--added-ml", required=True, help="volume added, mL")
     sp.add_argument("--conc", type=int, help="concentration added, mcg/mL (default: unchanged)")
+    sp.add_argument("--empty-reservoir", action="store_true",
+                    help="allow --added-ml 0 (empties the pump: delivery stops at once)")
+    sp.add_argument("--dry-run", action="store_true", help="stage and show, do not commit")
+    sp.add_argument("--repeat", action="store_true",
+                    help="allow a refill identical to one committed within the last hour")
     sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     sp = verb("bolus", cmd_bolus, "clinician bolus, prime, patient bolus or cancel", json=True)
-    sp.add_argument("--dose-mcg", help="bolus dose, mcg")
+    kind = sp.add_mutually_exclusive_group()
+    kind.add_argument("--dose-mcg", help="bolus dose, mcg")
     sp.add_argument("--minutes", type=int, default=60, help="bolus duration (default 60)")
-    sp.add_argument("--prime", action="store_true", help="prime the catheter")
+    kind.add_argument("--prime", action="store_true", help="prime the catheter")
     sp.add_argument("--volume-ml", help="with --prime: volume (default catheter + pump pathway)")
-    sp.add_argument("--patient", action="store_true", help="patient-activated bolus (patient role)")
-    sp.add_argument("--cancel", action="store_true", help="end the running bolus")
+    kind.add_argument("--patient", action="store_true", help="patient-activated bolus (patient role)")
+    kind.add_argument("--cancel", action="store_true", help="end the running bolus")
     sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     sp = verb("stop", cmd_stop, "stop delivery (asks: abrupt discontinuation is dangerous)", json=True)
     sp.add_argument("--yes", action="store_true", help="do not ask (scripts)")

@@ -199,8 +199,8 @@ class DrugLibrary:
         if (new - old) * 100 > cap * old:
             rule = ("REFILL-SPINAL-40" if cap == 40 else "REFILL-CEREBRAL-20") if at_refill else \
                 ("TIT-SPINAL-30" if cap == 30 else "TIT-CEREBRAL-15")
-            out.append(_f("refuse", rule, "+%d %% exceeds the %s cap of %d %%"
-                          % ((new - old) * 100 // old, "refill" if at_refill else "titration", cap)))
+            out.append(_f("refuse", rule, "+%s %% exceeds the %s cap of %d %%"
+                          % (pct_up(new - old, old), "refill" if at_refill else "titration", cap)))
         return out
 
     def _escalation(self, profile, lim, old, new, t_s, last):
@@ -216,7 +216,7 @@ class DrugLibrary:
             return []
         # label: "A sudden need for substantial dose escalation may indicate catheter complication."
         # AHFS: "... the function of the pump and patency of the catheter should be checked."
-        what = ("+%d %% in one change (the titration cap is %d %%)" % (pct, lim["titration_max_pct"])
+        what = ("+%s %% in one change (the titration cap is %d %%)" % (pct_up(new - old, old), lim["titration_max_pct"])
                 if why == "step" else "a second increase within %d days" % self.escalation["window_days"])
         return [_f("warn", "ESC-CATHETER", "substantial escalation, %s: a sudden need for it may indicate a catheter "
                    "complication; if the response does not improve, check the function of the pump and patency "
@@ -226,8 +226,10 @@ class DrugLibrary:
         """Typical titration and refill increments with the doses they give (mcg/day, rounded down)."""
         p = self.profile(indication)
         t, r, d = p["titration_typical_pct"], p["refill_typical_pct"], p["decrease_typical_pct"]
-        return {"titration_pct": t, "titration_ng_day": [daily_ng * (100 + x) // 100 for x in t],
-                "refill_pct": r, "refill_ng_day": [daily_ng * (100 + x) // 100 for x in r],
+        hi = p["hard_max_ug_day"] * UG  # never suggest above the hard maximum (issue 10, defect 6)
+        return {"titration_pct": t, "titration_ng_day": [min(hi, daily_ng * (100 + x) // 100) for x in t],
+                "refill_pct": r, "refill_ng_day": [min(hi, daily_ng * (100 + x) // 100) for x in r],
+                "hard_max_ng_day": hi, "capped": daily_ng * (100 + min(t + r)) // 100 > hi,
                 "decrease_pct": d, "decrease_ng_day": [daily_ng * (100 - x) // 100 for x in d]}
 
 
@@ -270,6 +272,13 @@ def _f(level, rule, message, **extra):
 def _hard_id(ind):
     return {"spinal": "DL-HARD-SPINAL", "cerebral": "DL-HARD-CEREBRAL", "paediatric": "DL-HARD-PAED",
             "paediatric_u12": "DL-HARD-U12"}[ind]
+
+
+def pct_up(delta, base):
+    """delta/base as a percentage to one decimal, rounded away from zero: never shown as "+30 %" when it is
+    +30.04 % and refused against a 30 % cap (issue 10, defect 6)."""
+    tenths = -(-abs(delta) * 1000 // base)
+    return "%s%d.%d" % ("-" if delta < 0 else "", tenths // 10, tenths % 10)
 
 
 def _mcg(ng):

@@ -40,6 +40,10 @@ class PumpPortError(PumpClientError):
     pass
 
 
+class PumpURLError(PumpPortError):
+    """The port is not a device path or a URL scheme pyserial knows (a usage mistake, not the cable)."""
+
+
 class PumpProtocolError(PumpClientError):
     """Wrong firmware or protocol version on the other end."""
 
@@ -53,7 +57,8 @@ class PumpReplyError(PumpClientError):
         self.msg = msg
         self.cmd = cmd
         where = "%s: " % cmd if cmd else ""
-        super().__init__("%s%s (%s): %s" % (where, code, n, msg), _FIXES.get(code, ""))
+        super().__init__("%s%s (%s): %s" % (where, code, n, user_units(msg)), _FIXES.get(code, ""))
+        self.json_extra = {"pump_message": msg}
         self.args = (code, n, msg)
 
 
@@ -70,13 +75,84 @@ _FIXES = {
     "E_TEST_BUILD_ONLY": "simulation commands need a test build (emulator or HIL firmware)",
     "E_HASH_MISMATCH": "stage again and commit the hash the pump returned",
     "E_NO_STAGED": "stage first, then commit",
+    "E_FRAME_JSON": "the request was not strict JSON (a tool bug or a damaged line); retry, report it if it repeats",
+    "E_FRAME_FIELDS": "the request frame lacked id/cmd/args (a tool bug); update pumpctl to match the firmware",
+    "E_UNKNOWN_CMD": "this firmware has no such command: update the firmware or use the matching pumpctl version",
+    "E_INTERNAL": "a firmware fault (nothing changed); note the time, download the log (pumpctl log) and report it",
+    "E_AUTH_REPLAY": "a stale or repeated request: run the command again (a new session is opened)",
+    "E_AUTH_NO_CHALLENGE": "the login challenge expired: run the command again",
+    "E_BAD_ARGS": "a value is outside what the pump accepts (named above): correct it and run again",
+    "E_STATE": "not possible in the pump's current state: check pumpctl status (e.g. fill it, resume, end the bolus)",
+    "E_DOSE_RANGE": "prescribe a daily dose within the pump's range (named above)",
+    "E_FLOW_RANGE": "at this concentration the rate is outside the pump's flow range: change the dose or the "
+                    "concentration (pumpctl dilution)",
+    "E_CONC": "use 500 or 2000 mcg/mL, or a dilution up to 2000 mcg/mL",
+    "E_OVERFILL": "add less: the reservoir holds the model's capacity minus what remains (pumpctl status)",
+    "E_STEP_OVERLAP": "move the effect times apart or shorten lead_min so the change windows do not overlap",
+    "E_STEP_COUNT": "give between 1 and the model's maximum number of flex steps",
+    "E_BOLUS_RANGE": "choose a smaller bolus dose or a longer duration (pumpctl bolus --dose-mcg D --minutes M)",
+    "E_THRESHOLD_RANGE": "give a low-reservoir threshold between 0.5 and 5.0 mL",
+    "E_VOLUME": "check the volumes: more cannot be withdrawn than the reservoir holds (pumpctl status)",
+    "E_FLASH": "the pump could not store the change (nothing changed); retry once, then contact service: the "
+               "pump's flash may be failing",
+    "E_TITRATION": "increase by at most the titration cap per 24 h (the limit is named above); wait or prescribe less",
+    "E_REFILL_INCREASE": "at refill increase by at most the maintenance cap (named above), or wait 4 h",
+    "E_FIRST_24H": "no increase within 24 h of the first programme: keep the dose, increase from the next day",
+    "E_CLINICAL_LIMIT": "prescribe within the patient profile's limits, or correct the profile (pumpctl profile)",
+    "E_NOT_PROVISIONED": "provision the pump first: pumpctl provision (service role)",
+    "E_PATIENT_BOLUS_LOCKOUT": "wait until the lockout interval has passed (pumpctl settings shows it)",
+    "E_PATIENT_BOLUS_MAX": "the 24-hour maximum of patient boluses is reached: wait, or a clinician reviews the dose",
+    "E_CLOCK": "set the pump clock: pumpctl time sync",
+    "E_CONFIRM_REQUIRED": "confirm the > 2x change with --confirm-ratio PCT (the percentage the pump states)",
+    "E_OVERRIDE_REQUIRED": "give the clinical reason with --override-reason TEXT (logged on the pump)",
 }
+
+
+_UNITS = (("ng/day", 1000, "mcg/day"), ("nL/day", 1000000, "mL/day"), ("ng", 1000, "mcg"), ("nL", 1000000, "mL"))
+
+
+def user_units(text):
+    """A pump message in the user's units: "2500000 ng/day" -> "2500 mcg/day", "1..2 nL" -> "0.000001..0.000002 mL".
+    Exact decimal division (issue 10, defect 6: limits were shown in ng/nL to a user who wrote mcg/mL)."""
+    import re
+
+    def conv(m):
+        for unit, div, new in _UNITS:
+            if m.group(3) == unit:
+                nums = [_dec(int(m.group(1)), div)] + ([_dec(int(m.group(2)), div)] if m.group(2) else [])
+                return "%s %s" % ("..".join(nums), new)
+        return m.group(0)
+
+    return re.sub(r"(?<![\w.])(-?\d+)(?:\.\.(-?\d+))? ?(ng/day|nL/day|ng|nL)\b", conv, text or "")
+
+
+def _dec(n, div):
+    from decimal import Decimal
+
+    return format((Decimal(n) / Decimal(div)).normalize(), "f")
 
 
 def open_error(url, exc):
     """Translate an exception from opening a port into cause + fix."""
     text = str(exc)
     low = text.lower()
+    if isinstance(exc, ValueError) and "protocol" in low and "not known" in low:
+        return PumpURLError(
+            "%s is not a port: pyserial knows no URL scheme %r" % (url, url.partition("://")[0]),
+            "give a device (/dev/ttyACM0, COM3) or a URL socket://HOST:PORT, rfc2217://HOST:PORT, loop://, "
+            "spy://DEVICE",
+        )
+    if ("name or service not known" in low or "errno -2]" in low or "errno -3]" in low or "errno -5]" in low
+            or "nodename nor servname" in low or "getaddrinfo" in low):
+        return PumpPortError(
+            "cannot resolve the host name in %s (%s)" % (url, text),
+            "check the host name (typo? DNS? VPN?) or use an IP address: socket://192.0.2.10:7700",
+        )
+    if "timed out" in low:
+        return PumpPortError(
+            "no answer from %s while connecting (%s)" % (url, text),
+            "check the host is up and the port is open (firewall), or that the rig is powered",
+        )
     if "permission denied" in low or "errno 13" in low:
         return PumpPortError(
             "no permission to open %s (%s)" % (url, text),

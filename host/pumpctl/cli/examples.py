@@ -31,6 +31,8 @@ EXAMPLES = {
     "alarms": ["pumpctl alarms", "pumpctl alarms clear low_reservoir", "pumpctl alarms silence --minutes 30"],
     "log": ["pumpctl log --last 20", "pumpctl log --csv > pump-log.csv", "pumpctl log --first 100 --json"],
     "plot": ["pumpctl plot -o pump.png"],
+    "report": ["pumpctl report -o visit.html", "pumpctl report -o visit.html --pdf visit.pdf --paper a4",
+               "pumpctl report --since 4h --json"],
     "completion": ["pumpctl completion bash > ~/.local/share/bash-completion/completions/pumpctl",
                    "pumpctl completion zsh > ~/.zfunc/_pumpctl"],
     "screening": ["pumpctl screening --result 50:neg --result 75:pos:10"],

@@ -87,12 +87,25 @@ def _capacity_nah():
 def cmd_time(ctx):
     import time as _time
 
+    from argspec import MAX_CLOCK_STEP_S  # firmware module (on sys.path via render/fwpath)
+    from pumpctl.cli.errors import Refused
+
     s = ctx.session()
     if ctx.args.action == "sync":
         s.ensure_role("clinician", "service")
         now = int(_time.time()) - render.PUMP_EPOCH_UNIX
         before = s.request("time_get")
-        res = s.request("time_set", {"t_s": now})
+        args = {"t_s": now}
+        if ctx.args.reason:
+            args["reason"] = ctx.args.reason
+        drift = before["t_s"] - now
+        if before.get("clock_set") and abs(drift) > MAX_CLOCK_STEP_S and not ctx.args.reason:
+            # The pump refuses a large step without a reason (firmware argspec: it shifts when every
+            # flex step is delivered); say so before sending, in the user's terms.
+            raise Refused("the pump clock is %+d s (%s) off this computer's: a correction over %d s moves when "
+                          "every dose step is delivered" % (drift, render.duration(abs(drift)), MAX_CLOCK_STEP_S),
+                          "check this computer's clock, then: pumpctl time sync --reason \"...\"")
+        res = s.request("time_set", args)
         if ctx.args.utc_offset is not None:
             s.request("settings_set", {"utc_offset_s": _offset_s(ctx.args.utc_offset)})
             res = s.request("time_get")
@@ -264,6 +277,7 @@ def add_verbs(verb):
     sp = verb("time", cmd_time, "pump clock: get, or sync to this computer's clock", json=True)
     sp.add_argument("action", choices=("get", "sync"), nargs="?", default="get")
     sp.add_argument("--utc-offset", help="with sync: also set the pump's UTC offset, e.g. +01:00")
+    sp.add_argument("--reason", help="with sync: why, when the pump clock is more than 15 min off (logged)")
     sp = verb("settings", cmd_settings, "show or change pump settings", json=True)
     sp.add_argument("--low-reservoir-ml", help="low-reservoir alarm threshold, 0.5..5.0 mL")
     sp.add_argument("--catheter-ml", help="catheter volume (for bridge boluses and priming)")

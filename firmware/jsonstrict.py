@@ -152,7 +152,7 @@ def scan(b, max_depth):
         elif state == _KEY or state == _KEY_OR_END:
             if c == 34:
                 r = _string(b, i, n)
-                if type(r) is str:
+                if isinstance(r, str):
                     return r
                 i = r
                 count += 1
@@ -192,7 +192,7 @@ def scan(b, max_depth):
                 r = i + 5
             else:
                 return "not a JSON value at byte %d" % i
-            if type(r) is str:
+            if isinstance(r, str):
                 return r
             i = r
             state = _AFTER

@@ -64,7 +64,8 @@ def verbs(parser):
 
 def attach(parser):
     """Put the examples into every verb's --help (keeps an epilog a verb already has)."""
-    parser.epilog = epilog(None) + "\n\nexit codes and --json fields: docs/pumpctl.md"
+    # keep the parser's own epilog (main names the installed docs/pumpctl.md via docpath)
+    parser.epilog = epilog(None) + ("\n\n" + parser.epilog if parser.epilog else "")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     for name, sp in verbs(parser).items():
         ex = epilog(name)

@@ -16,6 +16,7 @@ REQS = {
     "test_refill_commit_logs_expected_and_withdrawn": ["RPTLOG-REFILL-CHECK"],
     "test_refill_check_survives_reboot_and_agrees_with_the_state": ["RPTLOG-REFILL-CHECK"],
     "test_programme_commit_logs_old_and_new_peak_step": ["RPTLOG-PROGRAMME-PEAK"],
+    "test_a_cut_before_the_state_save_drops_the_check_with_the_refill": ["RPTLOG-REFILL-CHECK"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 1000000}
@@ -107,3 +108,25 @@ def test_programme_commit_logs_old_and_new_peak_step():
     seq = ctl.log.last_seq
     cmd(ctl, "programme_stage", programme=CONT)
     assert _since(ctl, seq) == []
+
+
+def test_a_cut_before_the_state_save_drops_the_check_with_the_refill():
+    """Power lost after the handler logged but before the state save (the commit point): the next boot
+    discards refill_check together with refill, so the log never shows a check for a fill that did not
+    happen (issue 8, defect 3)."""
+    import commands
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, 2000, withdrawn_nl=0)
+    programme(ctl, CONT)
+    warp(hal, ctl, 5 * DAY)
+    seq = ctl.log.last_seq
+    st = cmd(ctl, "refill_stage", withdrawn_nl=1000, added_nl=5000000)
+    commands.refill_commit(ctl, {"hash": st["hash"]}, ctl.now_s())   # handler ran; the save never did
+    # read the ring directly: a log_read command would advance the pump, and advancing saves
+    assert [eventlog.NAMES[r[2]] for r in ctl.log.read(seq + 1, 10)] == ["refill_check", "refill"]
+    hal2 = SimHal(start_t_s=ctl.t_s + 60, flash=hal.flash)
+    ctl2 = Controller(hal2)
+    ctl2.boot()
+    names = [g[0] for g in _since(ctl2, seq)]
+    assert "refill_check" not in names and "refill" not in names, names
+    assert ctl2.fill_nl == 20000000

@@ -22,7 +22,7 @@ Design choices (requirements/README.md, "Pump-side clinical rules"):
   `initial_ng_day` whatever the caps (confirmation rules still apply) and restarts the
   24-hour clock: "baclofen inj may be restarted at the initial continuous infusion dose".
 """
-from compat import const, crc32
+from compat import ceil_div, const, crc32
 from protocol import PumpError
 import pumpmodel as pm
 import schedule
@@ -250,11 +250,14 @@ def _check_increase(ctl, prof, r, old, new, t_s, checks):
     if last is not None and t_s - last < DAY_S:
         raise PumpError("E_TITRATION", "one increase per 24 h: next allowed in %d s" % (last + DAY_S - t_s))
     if (new - old) * 100 > cap * old:
-        pct = (new - old) * 100 // old
+        # Tenths of a percent rounded up (away from the cap): an increase above the cap never
+        # reads as the cap itself ("+30 %; at most 30 %" for +30.07 % contradicted the refusal).
+        tenths = ceil_div((new - old) * 1000, old)
+        pct = "%d.%d" % (tenths // 10, tenths % 10)
         if at_refill:
-            raise PumpError("E_REFILL_INCREASE", "+%d %% at refill; at most %d %% for %s"
+            raise PumpError("E_REFILL_INCREASE", "+%s %% at refill; at most %d %% for %s"
                             % (pct, cap, prof["indication"]))
-        raise PumpError("E_TITRATION", "+%d %%; at most %d %% per 24 h for %s" % (pct, cap, prof["indication"]))
+        raise PumpError("E_TITRATION", "+%s %%; at most %d %% per 24 h for %s" % (pct, cap, prof["indication"]))
     checks.append({"rule": "REFILL-CAP" if at_refill else "TIT-CAP", "max_pct": cap})
 
 

@@ -120,11 +120,13 @@ def programme_commit(ctl, args, t):
         raise PumpError("E_STATE", "cannot programme in state %s" % ctl.fsm.state)
     _, norm, h, new_daily, checks = _take_staged(ctl, "programme", args)
     old = ctl.daily_ng()
+    old_peak = schedule.step_peak_ng_day(ctl.programme)
     ctl.programme = norm
     ctl.plan = schedule.Plan(norm)
     clinical.on_commit(ctl, old, new_daily, t, checks)
     ctl._now = t
     ctl._log("programme", old, new_daily)
+    ctl._log("programme_peak", old_peak, schedule.step_peak_ng_day(norm))
     ctl.fire("programme_commit", t)
     return {"hash": h, "state": ctl.fsm.state, "daily_ng": new_daily}
 
@@ -159,7 +161,7 @@ def refill_stage(ctl, args, t):
         bridge = {"volume_nl": vol, "flow_nl_day": flow, "duration_s": ceil_div(vol * pm.DAY_S, flow)}
     payload = {"withdrawn_nl": withdrawn, "added_nl": added, "conc_ug_ml": conc, "bridge": bridge}
     h = _hash(payload)
-    ctl.staged = ("refill", payload, h, None, None)
+    ctl.staged = ("refill", payload, h, expected, None)   # expected_nl: logged at commit
     plan = schedule.Plan(norm) if norm is not None and ctl.ledger.plan is not None else None
     return {"hash": h, "expected_nl": expected, "withdrawn_nl": withdrawn, "discrepancy_permille": pm_,
             "discrepancy_nl": diff, "discrepancy_ppm": ppm, "discrepancy_flag": flag, "added_nl": added, "conc_ug_ml": conc,
@@ -167,7 +169,7 @@ def refill_stage(ctl, args, t):
 
 
 def refill_commit(ctl, args, t):
-    _, p, h, _, _ = _take_staged(ctl, "refill", args)
+    _, p, h, expected, _ = _take_staged(ctl, "refill", args)
     ctl.fire("refill_commit", t)
     led = ctl.ledger
     old_rate = led.rate_ng_day(t)
@@ -179,6 +181,7 @@ def refill_commit(ctl, args, t):
     ctl.conc_ug_ml = p["conc_ug_ml"]
     ctl.refill_t_s = t
     ctl._now = t
+    ctl._log("refill_check", expected, p["withdrawn_nl"])   # the check the clinician confirmed
     ctl._log("refill", p["added_nl"], p["conc_ug_ml"])
     if p["bridge"] is not None:
         # The pathway still holds the old strength: deliver it at the old volume flow so the

@@ -59,6 +59,8 @@ CODES = {
     "bridge_start": 26,
     "prime_start": 27,
     "alarm_test": 28,
+    "refill_check": 29,     # the expected-vs-withdrawn check a committed refill passed (issue 11)
+    "programme_peak": 30,   # highest basal step of the old and new programme (issue 11: old vs new)
 }
 
 # Meaning of (a, b) per code, for the host's log display. Unlisted: unused (0). Every writer
@@ -85,6 +87,10 @@ ARGS = {
     "profile": ("indication", "age_group"),
     "bridge_start": ("volume_nl", "old_conc_ug_ml"),
     "prime_start": ("volume_nl", "rate_nl_day"),
+    # Written at refill_commit just before "refill": the discrepancy is exactly |a - b| (issue 4).
+    "refill_check": ("expected_nl", "withdrawn_nl"),
+    # Written at programme_commit just after "programme" (which carries the daily totals).
+    "programme_peak": ("old_peak_ng_day", "new_peak_ng_day"),
 }
 
 # `role` fields (alarm_cleared, auth_fail): the session's role.

@@ -60,7 +60,6 @@ def main():
     png = os.path.join(OUT_DIR, "night_ramp.png")
     report = os.path.join(OUT_DIR, "report.html")
     report_pdf = os.path.join(OUT_DIR, "report.pdf")
-    refill_json = os.path.join(OUT_DIR, "refill.json")
     with tempfile.TemporaryDirectory(prefix="pumpctl-demo-") as tmp:
         os.environ["PUMPCTL_KEYS"] = os.path.join(tmp, "keys.toml")
         banner("Start an emulated pump (the real firmware behind TCP and a virtual clock)")
@@ -95,16 +94,12 @@ def main():
             banner("The clinician refills; the alarm clears only because its cause is gone")
             left = json.loads(pumpctl("status", "--json", capture=True))["reservoir_nl"]
             withdrawn = str((Decimal(left) / 1000000).quantize(Decimal("0.01")))
-            record = pumpctl("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes", "--json", capture=True)
-            with open(refill_json, "w") as f:
-                f.write(record)
-            print("  (refill record kept for the report: %s)" % os.path.relpath(refill_json, REPO), flush=True)
+            pumpctl("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")   # the pump logs the check
             pumpctl("alarms", "clear")
             pumpctl("status")
             banner("Session report for the patient's chart (one printable HTML file; PDF when Chromium is here)")
             pdf = ["--pdf", os.path.relpath(report_pdf, REPO)] if shutil.which("chromium") else []
-            pumpctl("report", "-o", os.path.relpath(report, REPO), "--refill-record", os.path.relpath(refill_json, REPO),
-                    *pdf)
+            pumpctl("report", "-o", os.path.relpath(report, REPO), *pdf)
         finally:
             emu.terminate()
             try:

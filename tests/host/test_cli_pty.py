@@ -26,7 +26,8 @@ def test_pty_programme_end_to_end(pump):
     st = json.loads(pump.ok("status", "--json").out)
     assert st["daily_ng"] == 537500 and st["state"] == "infusing"
     log = json.loads(pump.ok("log", "--json").out)
-    assert [e["event"] for e in log["entries"]][-3:] == ["refill", "programme", "resume"]
+    assert [e["event"] for e in log["entries"]][-5:] == ["refill_check", "refill", "programme", "programme_peak",
+                                                         "resume"]
 
 
 def test_pty_port_from_environment(pump, monkeypatch):

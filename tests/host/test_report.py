@@ -40,7 +40,8 @@ def _chromium():
 
 @pytest.fixture(scope="module")
 def session_report(tmp_path_factory):
-    """Fill, programme the night ramp, 30 days later refill (record kept), then `pumpctl report`."""
+    """Fill, programme the night ramp, 30 days later refill, then `pumpctl report` (no --refill-record: the
+    expected vs withdrawn come from the pump's own log; the `pumpctl refill --json` record is kept to compare)."""
     tmp = tmp_path_factory.mktemp("report")
     os.makedirs(ART, exist_ok=True)
     pump = Pump(tmp)
@@ -57,19 +58,18 @@ def session_report(tmp_path_factory):
             f.write(rec)
         html_path = os.path.join(ART, "report.html")
         pdf_args = ["--pdf", os.path.join(ART, "report.pdf")] if pdf.find_chromium() else []
-        r = pump.ok("report", "-o", html_path, "--json", "--refill-record", os.path.join(tmp, "refill.json"),
-                    *pdf_args)
+        r = pump.ok("report", "-o", html_path, "--json", *pdf_args)
         with open(os.path.join(ART, "report.json"), "w") as f:
             f.write(r.out)
         rep = json.loads(r.out)
         everything = json.loads(pump.ok("report", "-o", os.path.join(tmp, "all.html"), "--json", "--since",
                                         "all").out)
-        yield {"rep": rep, "html": html_path, "all": everything, "pump": pump, "tmp": tmp}
+        yield {"rep": rep, "html": html_path, "all": everything, "pump": pump, "tmp": tmp, "record": json.loads(rec)}
     finally:
         pump.stop()
 
 
-@pytest.mark.req("RPT-CONTENT", "RPT-JSON")
+@pytest.mark.req("RPT-CONTENT", "RPT-JSON", "RPTLOG-REPORT-FROM-LOG")
 def test_report_json_has_the_label_arithmetic(session_report):
     rep = session_report["rep"]
     prog, rv = rep["programme"], rep["reservoir"]
@@ -88,6 +88,12 @@ def test_report_json_has_the_label_arithmetic(session_report):
     assert lr["withdrawn_nl"] == 11900000 and lr["added_nl"] == 20000000 and lr["conc_ug_ml"] == 2000
     assert lr["discrepancy_permille"] == int(abs(expected - Fraction(119, 10)) * 1000 / expected) == 3
     assert lr["discrepancy_flag"] is False
+    # ... read from the pump's own log (refill_check), without --refill-record; the same figures the pump
+    # stated when the refill was staged (the host's `pumpctl refill --json` record)
+    assert lr["source"] == "pump_log" and "pump's log" in lr["record"]
+    assert lr["discrepancy_nl"] == lr["expected_nl"] - 11900000
+    st = session_report["record"].get("staged", session_report["record"])
+    assert (lr["expected_nl"], lr["withdrawn_nl"]) == (st["expected_nl"], st["withdrawn_nl"])
     # forecast dates: 18 mL then 20 mL at 0.26875 mL/day from the refill, within one day (ramps inside a day)
     t0 = rep["clock"]["pump_t_s"]
     assert abs(rv["alarm_t_s"] - t0 - (18 / DAILY_ML) * DAY) < DAY
@@ -98,7 +104,7 @@ def test_report_json_has_the_label_arithmetic(session_report):
     assert rep["pump"]["serial"] and rep["pump"]["build"] == "test" and rep["druglib"]["applied"] is True
 
 
-@pytest.mark.req("RPT-SESSION")
+@pytest.mark.req("RPT-SESSION", "RPTLOG-REPORT-FROM-LOG")
 def test_session_is_today_by_default_and_all_on_request(session_report):
     rep, every = session_report["rep"], session_report["all"]
     today = [e["event"] for e in rep["session"]["entries"]]
@@ -106,6 +112,13 @@ def test_session_is_today_by_default_and_all_on_request(session_report):
     assert [c["new_ng_day"] for c in every["session"]["programme_changes"]] == [537500]
     assert every["session"]["programme_changes"][0]["old_ng_day"] == 0
     assert [r["added_nl"] for r in every["session"]["refills"]] == [20000000, 20000000]
+    # old vs new programme from the pump's log: no programme before; the night ramp's highest step is
+    # 600 mcg/day (examples/night_ramp.toml)
+    ch = every["session"]["programme_changes"][0]
+    assert (ch["old_peak_ng_day"], ch["new_peak_ng_day"]) == (0, 600000)
+    # each refill with the check the pump logged: the first fill expected and withdrew nothing
+    assert [(r["expected_nl"], r["withdrawn_nl"]) for r in every["session"]["refills"]][0] == (0, 0)
+    assert every["session"]["refills"][1]["withdrawn_nl"] == 11900000
 
 
 def test_since_boundaries():
@@ -200,6 +213,7 @@ def test_chromium_renders_and_paginates(session_report):
     for want in ("session report", rep["pump"]["serial"], "test build", "spinal", "maintenance",
                  "baclofen_it %s" % rep["druglib"]["version"], "537.5 mcg/day", "0.26875 mL/day",
                  "05:00-07:00", "20:00-22:00", "Last refill", "11.94 mL / 11.90 mL", "0.3 %",
+                 "from the pump's log", "expected 11.94 mL, withdrawn 11.90 mL",
                  "WITHDRAWAL RISK", "Abrupt discontinuance", "ERI / EOS forecast", "This session",
                  "added 20.00 mL at 2000 mcg/mL", "Active: none", render.local(rep["reservoir"]["empty_t_s"])):
         assert want in text, want
@@ -277,3 +291,56 @@ def test_log_entries_read_as_the_clinician_reads_them():
     assert html._details(gather._entry([5, 0, "refill", 19950000, 2000])) == "added 19.95 mL at 2000 mcg/mL"
     assert html._details(gather._entry([6, 0, "bolus_start", 50000, 1800])) == "50 mcg over 30m"
     assert html._change(500000, 537500) == "7.5 %" and html._change(0, 537500) == "first programme"
+
+
+def _log(*entries):
+    return gather._fold([gather._entry(list(e)) for e in entries])
+
+
+@pytest.mark.req("RPTLOG-REPORT-FROM-LOG")
+def test_last_refill_from_the_log_and_the_record_only_as_fallback():
+    """Expected vs withdrawn from the pump's refill_check entry; a --refill-record only for a log without it
+    (older firmware). The 14.5 % flag (issue 4) on both sides, expected values by Fraction."""
+    limit = Fraction(145, 1000)
+    for withdrawn, flagged in ((855000, False), (854999, True), (1145000, False), (1145001, True)):
+        lr = gather._last_refill(_log([7, 100, "refill_check", 1000000, withdrawn], [8, 100, "refill", 20000000, 500]),
+                                 None)
+        diff = abs(Fraction(1000000 - withdrawn, 1000000))
+        assert lr["source"] == "pump_log" and lr["discrepancy_nl"] == abs(1000000 - withdrawn)
+        assert lr["discrepancy_flag"] is flagged is (diff > limit), withdrawn
+        assert lr["discrepancy_permille"] == int(diff * 1000)
+    # a record that disagrees with the log is named and not used
+    rec = {"staged": {"expected_nl": 1, "withdrawn_nl": 5, "added_nl": 20000000, "conc_ug_ml": 500}}
+    lr = gather._last_refill(_log([7, 100, "refill_check", 1000000, 900000], [8, 100, "refill", 20000000, 500]), rec)
+    assert (lr["expected_nl"], lr["withdrawn_nl"]) == (1000000, 900000) and "not used" in lr["record"]
+    # nothing expected, nothing withdrawn (first fill): 0 %; something withdrawn from nothing: no finite ratio
+    lr = gather._last_refill(_log([1, 0, "refill_check", 0, 0], [2, 0, "refill", 20000000, 500]), None)
+    assert (lr["discrepancy_permille"], lr["discrepancy_flag"]) == (0, False)
+    lr = gather._last_refill(_log([1, 0, "refill_check", 0, 10], [2, 0, "refill", 20000000, 500]), None)
+    assert (lr["discrepancy_permille"], lr["discrepancy_flag"]) == (None, True)
+    # older firmware: no refill_check -> the record if it matches the last refill, else nothing
+    old = _log([7, 100, "programme", 0, 1000], [8, 100, "refill", 20000000, 500])
+    lr = gather._last_refill(old, None)
+    assert lr["expected_nl"] is None and lr["source"] is None and "not recorded" in lr["record"]
+    lr = gather._last_refill(old, rec)
+    assert (lr["expected_nl"], lr["withdrawn_nl"], lr["source"]) == (1, 5, "refill_record")
+    lr = gather._last_refill(old, {"added_nl": 1, "conc_ug_ml": 500, "expected_nl": 1, "withdrawn_nl": 5})
+    assert lr["expected_nl"] is None and "does not match" in lr["record"]
+    # a refill_check not directly before the refill belongs to another refill: not attached
+    lr = gather._last_refill(_log([5, 0, "refill_check", 7, 7], [7, 100, "refill", 20000000, 500]), None)
+    assert lr["source"] is None
+
+
+@pytest.mark.req("RPTLOG-REPORT-FROM-LOG")
+def test_programme_change_shows_old_and_new_highest_step():
+    from pumpctl.report import html
+
+    log = _log([4, 0, "programme", 500000, 537500], [5, 0, "programme_peak", 500000, 600000])
+    assert log[0]["data"]["old_peak_ng_day"] == 500000 and log[0]["data"]["new_peak_ng_day"] == 600000
+    assert html._details(log[0]) == "daily total 500 -> 537.5 mcg/day; highest step 500 -> 600 mcg/day"
+    first = _log([4, 0, "programme", 0, 537500], [5, 0, "programme_peak", 0, 600000])[0]
+    assert html._details(first) == "daily total 0 -> 537.5 mcg/day; highest step none -> 600 mcg/day"
+    ref = _log([6, 0, "refill_check", 11937500, 11900000], [7, 0, "refill", 20000000, 2000])[1]
+    assert html._details(ref) == "added 20.00 mL at 2000 mcg/mL; expected 11.94 mL, withdrawn 11.90 mL"
+    # older firmware without programme_peak: the daily totals only
+    assert html._peaks({"new_peak_ng_day": None}) == "-"

@@ -21,6 +21,7 @@ fwpath.ensure()
 import alarms as fw_alarms  # noqa: E402  (firmware modules: alarm ids, eventlog argument names, battery)
 import battery as fw_battery  # noqa: E402
 import clinical as fw_clinical  # noqa: E402
+from commands import DISCREPANCY_DEN, DISCREPANCY_NUM  # noqa: E402  (the pump's 14.5 % flag, exact)
 from eventlog import ARGS as LOG_ARGS  # noqa: E402
 
 DAY_S = 86400
@@ -109,6 +110,33 @@ def _label_warnings(lib, prof):
     return out
 
 
+def _fold(log):
+    """Attach each refill's check and each programme change's peak steps to its entry's data.
+
+    The pump writes "refill_check" (expected_nl, withdrawn_nl) just before "refill" and
+    "programme_peak" (old/new highest step) just after "programme", under the same commit point
+    (firmware/commands.py); older firmware writes neither, and the fields stay absent."""
+    by_seq = {e["seq"]: e for e in log}
+    for e in log:
+        if e["event"] == "refill":
+            chk = by_seq.get(e["seq"] - 1)
+            if chk is not None and chk["event"] == "refill_check":
+                e["data"].update(chk["data"])
+        elif e["event"] == "programme":
+            pk = by_seq.get(e["seq"] + 1)
+            if pk is not None and pk["event"] == "programme_peak":
+                e["data"].update(pk["data"])
+    return log
+
+
+def discrepancy(expected_nl, withdrawn_nl):
+    """(discrepancy_nl, permille rounded down or None, flag) exactly as the pump's refill_stage states
+    them: the flag compares |expected - withdrawn| / expected with 14.5 % by cross-multiplication."""
+    diff = abs(expected_nl - withdrawn_nl)
+    permille = diff * 1000 // expected_nl if expected_nl > 0 else (0 if diff == 0 else None)
+    return diff, permille, diff * DISCREPANCY_DEN > DISCREPANCY_NUM * expected_nl
+
+
 def _last_refill(log, refill_record):
     refills = [e for e in log if e["event"] == "refill"]
     if not refills:
@@ -116,14 +144,26 @@ def _last_refill(log, refill_record):
     last = refills[-1]
     out = {"t_s": last["t_s"], "seq": last["seq"], "added_nl": last["a"], "conc_ug_ml": last["b"],
            "bridge": any(e["event"] == "bridge_start" and e["seq"] == last["seq"] + 1 for e in log),
-           "expected_nl": None, "withdrawn_nl": None, "discrepancy_permille": None, "discrepancy_flag": None,
+           "expected_nl": None, "withdrawn_nl": None, "discrepancy_nl": None, "discrepancy_permille": None,
+           "discrepancy_flag": None, "source": None,
            "record": "not recorded on the pump (its log keeps the added volume and strength only)"}
+    if "expected_nl" in last["data"]:
+        exp, wd = last["data"]["expected_nl"], last["data"]["withdrawn_nl"]
+        out.update(expected_nl=exp, withdrawn_nl=wd, source="pump_log",
+                   record="from the pump's log (refill_check, seq %d)" % (last["seq"] - 1))
+        out["discrepancy_nl"], out["discrepancy_permille"], out["discrepancy_flag"] = discrepancy(exp, wd)
+        if refill_record:
+            st = refill_record.get("staged", refill_record)
+            if st.get("withdrawn_nl") not in (None, wd) or st.get("added_nl") not in (None, out["added_nl"]):
+                out["record"] += "; the refill record given does not match it and is not used"
+        return out
     if refill_record:
         st = refill_record.get("staged", refill_record)
         if st.get("added_nl") == out["added_nl"] and st.get("conc_ug_ml") == out["conc_ug_ml"]:
-            for k in ("expected_nl", "withdrawn_nl", "discrepancy_permille", "discrepancy_flag"):
+            for k in ("expected_nl", "withdrawn_nl", "discrepancy_nl", "discrepancy_permille", "discrepancy_flag"):
                 out[k] = st.get(k)
-            out["record"] = "from the refill record (pumpctl refill --json)"
+            out["source"] = "refill_record"
+            out["record"] = "from the refill record (pumpctl refill --json): this pump's log does not keep it"
         else:
             out["record"] = "the refill record given does not match the pump's last refill; ignored"
     return out
@@ -141,7 +181,7 @@ def gather(s, since=None, refill_record=None, host_now=None, port=None):
     al = s.request("alarms_list")
     s.ensure_role("clinician", "service")
     raw, _head = download_log(s)
-    log = [_entry(e) for e in raw]
+    log = _fold([_entry(e) for e in raw])
     off = sett.get("utc_offset_s", 0)
     since_t_s = parse_since(since, st["t_s"], off)
     lib = druglib.load()
@@ -182,9 +222,13 @@ def gather(s, since=None, refill_record=None, host_now=None, port=None):
                       "empty_t_s": st.get("empty_t_s"), "delivered_nl": st.get("delivered_nl"),
                       "forecast": forecast, "last_refill": _last_refill(log, refill_record)},
         "session": {"entries": session,
-                    "programme_changes": [{"t_s": e["t_s"], "old_ng_day": e["a"], "new_ng_day": e["b"]}
+                    "programme_changes": [{"t_s": e["t_s"], "old_ng_day": e["a"], "new_ng_day": e["b"],
+                                           "old_peak_ng_day": e["data"].get("old_peak_ng_day"),
+                                           "new_peak_ng_day": e["data"].get("new_peak_ng_day")}
                                           for e in session if e["event"] == "programme"],
-                    "refills": [{"t_s": e["t_s"], "added_nl": e["a"], "conc_ug_ml": e["b"]}
+                    "refills": [{"t_s": e["t_s"], "added_nl": e["a"], "conc_ug_ml": e["b"],
+                                 "expected_nl": e["data"].get("expected_nl"),
+                                 "withdrawn_nl": e["data"].get("withdrawn_nl")}
                                 for e in session if e["event"] == "refill"],
                     "boluses": [e for e in session if e["event"] in ("bolus_start", "bolus_end", "bolus_refused",
                                                                       "patient_bolus", "prime_start", "bridge_start")]},

@@ -190,7 +190,8 @@ def render_html(rep, paper=None):
                                                 " (bridge bolus at the old strength)" if lr["bridge"] else "")),
             ("expected / withdrawn", "%s mL / %s mL" % (_ml(lr["expected_nl"]), _ml(lr["withdrawn_nl"]))
              if lr["expected_nl"] is not None else '<span class="muted">%s</span>' % _e(lr["record"])),
-            ("discrepancy", disc)]))
+            ("discrepancy", disc),
+            ("source", '<span class="muted">%s</span>' % _e(lr["record"]))]))
     if rv["forecast"]:
         out.append(_figure("Reservoir forecast", _forecast_chart(rv, off)))
     out.append("</section>")
@@ -200,10 +201,11 @@ def render_html(rep, paper=None):
     out.append('<p class="muted">Pump log entries since %s local (%s).</p>' % (
         loc(rep["report"]["since_t_s"]), _e(rep["report"]["since_arg"] or "default: start of the pump's local day")))
     if ss["programme_changes"]:
-        out.append("<h3>Programme changes</h3>" + grid(["time", "old daily total", "new daily total", "change"], [[
+        out.append("<h3>Programme changes</h3>" + grid(["time", "old daily total", "new daily total", "change",
+                                                        "highest step old -> new"], [[
             loc(c["t_s"]), "%s mcg/day" % render.mcg(c["old_ng_day"]), "<b>%s mcg/day</b>" % render.mcg(
-                c["new_ng_day"]), _change(c["old_ng_day"], c["new_ng_day"])] for c in ss["programme_changes"]],
-            num=(1, 2, 3)))
+                c["new_ng_day"]), _change(c["old_ng_day"], c["new_ng_day"]), _peaks(c)]
+            for c in ss["programme_changes"]], num=(1, 2, 3, 4)))
     if ss["entries"]:
         out.append("<h3>Events</h3>" + grid(["seq", "time", "event", "details"], [[
             _e(e["seq"]), loc(e["t_s"]), _e(e["event"]), _e(_details(e))] for e in ss["entries"]], num=(0,)))
@@ -269,13 +271,28 @@ def _change(old, new):
     return "%s %%" % render.dec((new - old) * 1000 // old, 10)
 
 
+def _peaks(c):
+    """Old and new highest basal step (the pump's programme_peak entry; '-' from firmware without it)."""
+    if c.get("new_peak_ng_day") is None:
+        return "-"
+    old = "none" if not c["old_peak_ng_day"] else render.mcg(c["old_peak_ng_day"])
+    return "%s -> %s mcg/day" % (old, render.mcg(c["new_peak_ng_day"]))
+
+
 def _details(e):
     d = e["data"]
     n = e["event"]
     if n == "programme":
-        return "daily total %s -> %s mcg/day" % (render.mcg(e["a"]), render.mcg(e["b"]))
+        out = "daily total %s -> %s mcg/day" % (render.mcg(e["a"]), render.mcg(e["b"]))
+        if d.get("new_peak_ng_day") is not None:
+            out += "; highest step %s" % _peaks(d)
+        return out
     if n == "refill":
-        return "added %s mL at %d mcg/mL" % (render.ml(e["a"], 2), e["b"])
+        out = "added %s mL at %d mcg/mL" % (render.ml(e["a"], 2), e["b"])
+        if d.get("expected_nl") is not None:
+            out += "; expected %s mL, withdrawn %s mL" % (render.ml(d["expected_nl"], 2),
+                                                          render.ml(d["withdrawn_nl"], 2))
+        return out
     if n == "bolus_start":
         return "%s mcg over %s" % (render.mcg(e["a"]), render.duration(e["b"]))
     if n == "patient_bolus":

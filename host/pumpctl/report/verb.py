@@ -66,4 +66,5 @@ def add_verbs(verb):
     sp.add_argument("--since", help="session start: ISO time, a duration (4h, 90m, 2d) or 'all' "
                     "(default: 00:00 pump local time today)")
     sp.add_argument("--refill-record", metavar="FILE",
-                    help="output of 'pumpctl refill --json' for expected vs withdrawn (the pump logs neither)")
+                    help="older firmware only: output of 'pumpctl refill --json' for expected vs "
+                    "withdrawn (current firmware logs them; its log wins)")

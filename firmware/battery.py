@@ -2,8 +2,9 @@
 
 ERI (elective replacement indicator) when the remaining life at the current consumption
 falls under 90 days; EOS (end of service: delivery stops) 90 days after ERI or at
-depletion, whichever is first; hard end of service 84 months after implant (issue 2,
-after the class of pumps this imitates). Charge in nAh; currents in nA.
+depletion, whichever is first; service ends 84 months after implant, announced by an ERI
+90 days before (issue 2, after the class of pumps this imitates; the forecasts are in
+endoflife.py, issue 8). Charge in nAh; currents in nA.
 """
 from compat import const
 
@@ -27,19 +28,14 @@ def consumed_nah(elapsed_s, strokes, comms, extra_nah=0):
 
 
 def current_na(strokes_per_day):
-    # nAh/day of strokes over 24 h -> mean nA.
-    return QUIESCENT_NA + STROKE_NAH * strokes_per_day // 24
+    # nAh/day of strokes over 24 h -> mean nA, rounded up: the displayed life never flatters.
+    return QUIESCENT_NA + (STROKE_NAH * strokes_per_day + 23) // 24
 
 
 def life_s(remaining_nah, current_na_):
     if remaining_nah <= 0:
         return 0
     return remaining_nah * 3600 // current_na_
-
-
-def below_eri(remaining_nah, current_na_):
-    # remaining / current < 90 days, in integers: remaining * 3600 < 90 d * current
-    return remaining_nah * 3600 < ERI_LIFE_S * current_na_
 
 
 def voltage_mv(remaining_nah):

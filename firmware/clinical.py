@@ -17,7 +17,7 @@ Design choices (requirements/README.md, "Pump-side clinical rules"):
 - Soft (typical) range (upper bound only while titrating): outside it the stage needs `override_reason` (text); the commit logs
   event "override" (a = CRC-32 of the reason text & 0x3FFFFFFF, b = new daily ng).
 - No profile: a clinical build refuses to programme; a test build applies only the pump-wide
-  limits (core tests exercise the pump without a patient).
+  limits (core tests exercise the pump without a patient), the > 2x confirmation among them.
 - Restart after a drug holiday: `restart: true` allows a return to the profile's
   `initial_ng_day` whatever the caps (confirmation rules still apply) and restarts the
   24-hour clock: "baclofen inj may be restarted at the initial continuous infusion dose".
@@ -157,7 +157,11 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args, norm, plan):
     if not prof:
         if ctl.build == "clinical":
             raise PumpError("E_CLINICAL_LIMIT", "no patient profile on the pump: profile_set first")
-        return []
+        # The ISMP error class (a dose entered hourly instead of daily) is pump-wide: the > 2x
+        # confirmation holds without a profile too (issue 8, defect 8).
+        checks = []
+        _check_ratio(old_daily_ng, new_daily_ng, schedule.step_peak_ng_day(norm), args, checks)
+        return checks
     r = RULES[prof["indication"]]
     totals = [x for _, x in plan.day_totals_ng()]
     peak = schedule.step_peak_ng_day(norm)
@@ -186,15 +190,7 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args, norm, plan):
             raise PumpError("E_CLINICAL_LIMIT", "restart is allowed up to the profile's initial_ng_day (%s)"
                             % init)
         checks.append({"rule": "HOL-RESTART", "initial_ng_day": init})
-    # > 2x: the daily total or a step's own rate against the current daily dose.
-    ref = new_daily_ng if new_daily_ng > peak else peak
-    if old_daily_ng > 0 and ref > 2 * old_daily_ng:
-        pct = ratio_pct(ref, old_daily_ng)
-        if args.get("confirm_ratio") != pct:
-            raise PumpError("E_CONFIRM_REQUIRED",
-                 "CONFIRM: the new dose is %d %% of the current %d ng/day (more than twice); "
-                 "resend with confirm_ratio=%d" % (pct, old_daily_ng, pct))
-        checks.append({"rule": "CONFIRM-2X", "ratio_pct": pct})
+    _check_ratio(old_daily_ng, new_daily_ng, peak, args, checks)
     first = ctl.initial_programme_t_s
     if first is not None and t_s - first < DAY_S and not restart and not restore and (
             peak > schedule.step_peak_ng_day(ctl.programme) or bolus_ng > periodic_bolus_ng(ctl.programme)):
@@ -226,6 +222,18 @@ def check_programme(ctl, old_daily_ng, new_daily_ng, t_s, args, norm, plan):
             raise PumpError("E_OVERRIDE_REQUIRED", "%s: %s; resend with override_reason" % (rule, why[rule]))
         checks.append({"rule": rule, "override": reason_id(reason), "value": new_daily_ng})
     return checks
+
+
+def _check_ratio(old_daily_ng, new_daily_ng, peak, args, checks):
+    """> 2x: the daily total or a step's own rate against the current daily dose."""
+    ref = new_daily_ng if new_daily_ng > peak else peak
+    if old_daily_ng > 0 and ref > 2 * old_daily_ng:
+        pct = ratio_pct(ref, old_daily_ng)
+        if args.get("confirm_ratio") != pct:
+            raise PumpError("E_CONFIRM_REQUIRED",
+                 "CONFIRM: the new dose is %d %% of the current %d ng/day (more than twice); "
+                 "resend with confirm_ratio=%d" % (pct, old_daily_ng, pct))
+        checks.append({"rule": "CONFIRM-2X", "ratio_pct": pct})
 
 
 def _check_increase(ctl, prof, r, old, new, t_s, checks):

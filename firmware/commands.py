@@ -19,7 +19,10 @@ except ImportError:
 
 FW_VERSION = "0.1.0"
 LOG_PAGE = 24           # entries per log_read reply: keeps replies well inside one frame
-DISCREPANCY_PM = 145    # refill discrepancy flag: > 14.5 % expected vs withdrawn (issue 4)
+# Refill discrepancy flag: > 14.5 % expected vs withdrawn (issue 4), compared exactly by
+# cross-multiplication, never on a rounded ratio (issue 8: 14.525 % read as 145 permille).
+DISCREPANCY_NUM = 145
+DISCREPANCY_DEN = 1000
 
 
 def _int(args, key, lo, hi, default=None):
@@ -144,7 +147,11 @@ def refill_stage(ctl, args, t):
         norm = schedule.normalise(ctl.programme, conc, ctl.model)  # flows at the new strength
     expected = ctl.reservoir_nl(t)
     diff = expected - withdrawn if expected > withdrawn else withdrawn - expected
-    pm_ = diff * 1000 // (expected if expected > 0 else 1)
+    flag = diff * DISCREPANCY_DEN > DISCREPANCY_NUM * expected
+    # The exact ratio is discrepancy_nl / expected_nl; ppm and permille are rounded down
+    # for display (None when nothing was expected: no finite ratio).
+    ppm = diff * 1000000 // expected if expected > 0 else (0 if diff == 0 else None)
+    pm_ = None if ppm is None else ppm // 1000
     bridge = None
     if conc != ctl.conc_ug_ml and ctl.ledger.plan is not None:
         vol = ctl.settings["catheter_nl"] + ctl.model["pathway_nl"]
@@ -155,7 +162,7 @@ def refill_stage(ctl, args, t):
     ctl.staged = ("refill", payload, h, None, None)
     plan = schedule.Plan(norm) if norm is not None and ctl.ledger.plan is not None else None
     return {"hash": h, "expected_nl": expected, "withdrawn_nl": withdrawn, "discrepancy_permille": pm_,
-            "discrepancy_flag": pm_ > DISCREPANCY_PM, "added_nl": added, "conc_ug_ml": conc,
+            "discrepancy_nl": diff, "discrepancy_ppm": ppm, "discrepancy_flag": flag, "added_nl": added, "conc_ug_ml": conc,
             "bridge": bridge, "after": _forecast(ctl, t, plan, conc, added, True)}
 
 
@@ -179,7 +186,7 @@ def refill_commit(ctl, args, t):
         rate = old_rate * p["conc_ug_ml"] // old_conc
         led.add_override(t, t + p["bridge"]["duration_s"], rate, True)
         ctl.bolus_kind = "bridge"
-        ctl._log("bridge_start", p["bridge"]["volume_nl"], p["bridge"]["duration_s"])
+        ctl._log("bridge_start", p["bridge"]["volume_nl"], old_conc)
     ctl.reschedule(t)
     return {"hash": h, "reservoir_nl": ctl.reservoir_nl(t), "alarm_t_s": ctl._events.get("low_reservoir"),
             "empty_t_s": ctl._events.get("reservoir_empty")}
@@ -197,7 +204,8 @@ def bolus(ctl, args, t):
         flow = ctl.model["flow_max_nl_day"]
         dur_s = ceil_div(vol * pm.DAY_S, flow)
         rate = flow * ctl.conc_ug_ml // 1000
-        return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start")
+        return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start",
+                            (vol, flow))
     if kind != "single":
         raise PumpError("E_BAD_ARGS", "kind must be single or prime")
     dose = _int(args, "dose_ng", 1, pm.DOSE_MAX_NG_DAY)
@@ -207,8 +215,18 @@ def bolus(ctl, args, t):
     return _start_bolus(ctl, t, "single", rate, dur * 60, False, dose, "bolus_start")
 
 
-def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name):
-    base = 0 if replace else ctl.plan_peak_ng_day()
+def _plan_peak_ng_day(prog):
+    """Highest basal step plus every periodic bolus: the worst case a bolus adds to."""
+    if prog is None:
+        return 0
+    peak = schedule.step_peak_ng_day(prog)
+    for b in prog["boluses"]:
+        peak += b["rate_ng_day"]
+    return peak
+
+
+def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name, log_ab=None):
+    base = 0 if replace else _plan_peak_ng_day(ctl.programme)
     flow = pm.flow_nl_day(base + rate, ctl.conc_ug_ml)
     if flow > ctl.model["flow_max_nl_day"]:
         ctl._now = t
@@ -224,7 +242,8 @@ def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name):
         ctl.bolus_doses = [b for b in ctl.bolus_doses if b[0] > t - pm.DAY_S] + [[t, dose_ng]]
     ctl.bolus_kind = kind
     ctl._now = t
-    ctl._log(log_name, dose_ng, dur_s)
+    a, b = log_ab if log_ab is not None else (dose_ng, dur_s)   # per eventlog.ARGS[log_name]
+    ctl._log(log_name, a, b)
     ctl.fire("bolus_start", t)
     return {"kind": kind, "dose_ng": dose_ng, "end_t_s": t + dur_s, "rate_ng_day": rate}
 
@@ -251,7 +270,8 @@ def patient_bolus(ctl, args, t):
         raise
     dur = s["pb_duration_min"]
     rate = (s["pb_dose_ng"] * 1440 + dur // 2) // dur
-    out = _start_bolus(ctl, t, "patient", rate, dur * 60, False, s["pb_dose_ng"], "patient_bolus")
+    out = _start_bolus(ctl, t, "patient", rate, dur * 60, False, s["pb_dose_ng"], "patient_bolus",
+                       (s["pb_dose_ng"], len(ctl.patient_boluses) + 1))
     ctl.patient_boluses.append(t)
     return out
 

@@ -2,7 +2,7 @@
 from protocol import PumpError
 import pumpmodel as pm
 from alarms import CATALOGUE
-from eventlog import NAMES as LOG_NAMES
+from eventlog import NAMES as LOG_NAMES, ROLE_IDS, SETTING_IDS, SETTINGS
 from commands import _int, LOG_PAGE
 import battery as bat
 import clinical
@@ -36,7 +36,7 @@ def alarms_clear(ctl, args, t):
             continue
         ctl.alarms.clear(n)
         ctl._now = t
-        ctl._log("alarm_cleared", CATALOGUE[n][0])
+        ctl._log("alarm_cleared", CATALOGUE[n][0], ROLE_IDS.get(ctl.role, 0))
         ctl._push("alarm_cleared", {"name": n})
         cleared.append(n)
     if ctl.fsm.state == "alarm_stopped" and not ctl.alarms.has_critical():
@@ -53,7 +53,7 @@ def alarms_silence(ctl, args, t):
         raise PumpError("E_BAD_ARGS", "silence 1..1440 min")
     ctl.hal.buzzer("off")
     ctl._now = t
-    ctl._log("alarm_silenced", dur)
+    ctl._log("alarm_silenced", dur * 60, ctl.alarms.silenced_until)
     return {"silenced_until_t_s": ctl.alarms.silenced_until}
 
 
@@ -130,7 +130,12 @@ def settings_set(ctl, args, t):
     if offset is not None and offset != ctl.ledger.utc_offset_s:
         ctl.ledger.rebase(t, utc_offset_s=offset)
     ctl._now = t
-    ctl._log("settings")
+    for k in SETTINGS:   # one entry per setting carried: (setting id, value), in id order
+        if k == "utc_offset_s":
+            if offset is not None:
+                ctl._log("settings", SETTING_IDS[k], offset)
+        elif k in args:
+            ctl._log("settings", SETTING_IDS[k], s[k])
     ctl.reschedule(t)
     return settings_get(ctl, args, t)
 
@@ -168,6 +173,8 @@ def sim_warp(ctl, args, t):
     secs = _int(args, "seconds", 1, MAX_WARP_S)
     ctl.clock_offset_s += secs
     ctl.advance(t + secs)
+    if hasattr(ctl.hal, "set_rtc_s"):   # the RTC lives through the warped time too (issue 8, defect 10)
+        ctl.hal.set_rtc_s(ctl.t_s)
     return {"t_s": ctl.t_s, "state": ctl.fsm.state, "alarms": sorted(ctl.alarms.active),
             "reservoir_nl": ctl.reservoir_nl()}
 

@@ -8,8 +8,8 @@ from compat import const
 from protocol import PumpError
 import pumpmodel as pm
 import schedule
-import battery as bat
-from delivery import Ledger, first_true, HORIZON_S
+import endoflife as eol
+from delivery import Ledger
 from alarms import Alarms, CATALOGUE as ALARMS
 from fsm import Machine, ROWS, INITIAL
 from store import StateStore
@@ -17,6 +17,9 @@ from eventlog import EventLog, CODES as LOG
 from auth import Keyring
 
 CHECKPOINT_S = const(900)  # persist delivered strokes at least every 15 min of delivery
+# Scheduled happenings, in the order they are handled when due at the same second: the ERI
+# is announced before an end of service it falls together with (issue 8, defect 6).
+EVENT_ORDER = ("override_end", "low_reservoir", "reservoir_empty", "eri", "eos")
 
 
 class Controller:
@@ -61,7 +64,10 @@ class Controller:
         self.staged = None            # (kind, payload, hash) - volatile by design
         self._events = {}             # kind -> t_s of the next scheduled happening
         self._last_save_t = 0
+        self._dirty = False           # a log entry, alarm or transition not yet on flash
         self._now = 0                 # time used by FSM actions
+        self._trigger = None          # the trigger being fired (actions log what caused them)
+        self.role = None              # role of the command being handled (log fields)
         self._resume_after_boot = False
         self.reboot_pending = False   # set by sim_reset: answer, then reboot on the next tick
 
@@ -85,25 +91,7 @@ class Controller:
         return pm.flow_nl_day(self.daily_ng(), self.conc_ug_ml) // self.stroke_nl
 
     def battery_remaining_nah(self, t_s, strokes_total=None):
-        if self.implant_t_s is None:
-            return bat.CAPACITY_NAH
-        s = self.strokes_total if strokes_total is None else strokes_total
-        return bat.CAPACITY_NAH - bat.consumed_nah(t_s - self.implant_t_s, s, self.comms, self.drain_nah)
-
-    def _projected_strokes_total(self, t_s):
-        due = self.ledger.volume_nl(t_s) // self.stroke_nl - self.strokes_fill
-        cap = self.fill_nl // self.stroke_nl - self.strokes_fill
-        return self.strokes_total + max(0, min(due, cap))
-
-    def plan_peak_ng_day(self):
-        """Highest basal step plus every periodic bolus: the worst case a bolus adds to."""
-        prog = self.programme
-        if prog is None:
-            return 0
-        peak = schedule.step_peak_ng_day(prog)
-        for b in prog["boluses"]:
-            peak += b["rate_ng_day"]
-        return peak
+        return eol.remaining_nah(self, t_s, strokes_total)
 
     # --- commands --------------------------------------------------------------------------
     def command(self, cmd, args, role):
@@ -117,7 +105,15 @@ class Controller:
         t = self.now_s()
         self.advance(t)
         self.comms += 1
-        res = handler(self, args or {}, t)
+        self.role = role
+        try:
+            res = handler(self, args or {}, t)
+        except PumpError:
+            # A refusal that was logged (bolus_refused, fill_rejected, ...) is persisted
+            # before the error reply goes out, like any other log entry.
+            if self._dirty and not self.reboot_pending:
+                self.save()
+            raise
         if cmd not in dispatch.READ_ONLY and not self.reboot_pending:
             self.save()
         return res
@@ -146,17 +142,26 @@ class Controller:
         self.ledger.rebase(self._now, plan=self.plan)
 
     def stop_delivery(self):
+        running = self.ledger.plan is not None or self.ledger.overrides
         self.ledger.rebase(self._now, plan=None, keep_plan=False)
         self.ledger.overrides = []
         self.bolus_kind = None
-        self._log("stop")
+        if running:   # one "stop" per stop of delivery (not again when EOS follows a critical alarm)
+            self._log("stop")
 
     def start_bolus(self):
         pass
 
     def end_bolus(self):
+        # Drug the bolus gave (its overrides up to now), as volume: label ng * 1000 / (mcg/mL).
+        ng_s = 0
+        for t0, t1, rate, _ in self.ledger.overrides:
+            end = t1 if t1 < self._now else self._now
+            if end > t0:
+                ng_s += rate * (end - t0)
         self.ledger.clear_overrides(self._now)
-        self._log("bolus_end")
+        self._log("bolus_end", ng_s * 1000 // (pm.DAY_S * self.conc_ug_ml),
+                  1 if self._trigger == "bolus_cancel" else 0)
         self._push("bolus_finished", {"kind": self.bolus_kind or "bolus"})
         self.bolus_kind = None
 
@@ -165,14 +170,17 @@ class Controller:
 
     def fire(self, trigger, t_s):
         self._now = t_s
+        self._trigger = trigger
         if not self.fsm.fire(trigger):
             raise PumpError("E_STATE", "'%s' not allowed in state %s" % (trigger, self.fsm.state))
+        self._dirty = True
         self.reschedule(t_s)
 
     # --- events, alarms, log -------------------------------------------------------------
     def _log(self, name, a=0, b=0):
         try:
             self.log.append(self._now, LOG[name], a, b)
+            self._dirty = True
         except PumpError:
             self.raise_alarm("memory", self._now, log=False)
 
@@ -183,6 +191,7 @@ class Controller:
         if not self.alarms.raise_(name, t_s):
             return
         self._now = t_s
+        self._dirty = True            # latched: on flash before the tick or reply returns
         if log:
             self._log("alarm_raised", ALARMS[name][0])
         self.hal.buzzer(self.alarms.pattern())
@@ -203,30 +212,22 @@ class Controller:
             ev["low_reservoir"] = self.ledger.first_t_reaching(self.fill_nl - self.settings["low_res_nl"], t_s)
             ev["reservoir_empty"] = self.ledger.first_t_reaching(self.fill_nl, t_s)
         if self.implant_t_s is not None and "eos" not in self.alarms.active:
-            ev["eos"] = self._eos_t_s(t_s)
-            if self.eri_t_s is None:
-                cur = bat.current_na(self.strokes_per_day())
-                ev["eri"] = _first_or_none(t_s, lambda t: bat.below_eri(
-                    self.battery_remaining_nah(t, self._projected_strokes_total(t)), cur))
-        if ev.get("eri") is not None and ev.get("eos") is not None and ev["eri"] >= ev["eos"]:
-            ev["eri"] = None   # service ends (84 months) before the battery would reach ERI
+            # ERI always 90 days before EOS, whatever ends service (endoflife.py).
+            eri = self.eri_t_s
+            if eri is None:
+                eri = ev["eri"] = eol.eri_due_t_s(self, t_s)
+            ev["eos"] = eol.eos_t_s(self, t_s, eri)
         self._events = {}
         for k in ev:
             if ev[k] is not None:
                 self._events[k] = ev[k]
 
-    def _eos_t_s(self, t_s):
-        hard = bat.add_months(self.implant_t_s, bat.SERVICE_LIFE_MONTHS)
-        if self.eri_t_s is not None and self.eri_t_s + bat.EOS_AFTER_ERI_S < hard:
-            hard = self.eri_t_s + bat.EOS_AFTER_ERI_S
-        dep = _first_or_none(t_s, lambda t: self.battery_remaining_nah(t, self._projected_strokes_total(t)) <= 0)
-        return dep if dep is not None and dep < hard else hard
-
     def next_event(self):
         best_k, best_t = None, None
-        for k in self._events:
-            t = self._events[k]
-            if best_t is None or t < best_t:
+        ev = self._events
+        for k in EVENT_ORDER:   # fixed order on ties (dict order differs between runtimes)
+            t = ev.get(k)
+            if t is not None and (best_t is None or t < best_t):
                 best_k, best_t = k, t
         return best_k, best_t
 
@@ -271,7 +272,7 @@ class Controller:
             self.strokes_total += done
             if done < k:
                 self._now = t_s
-                self._log("stall", k - done)
+                self._log("stall", k, done)
                 self.raise_alarm("motor_stall", t_s)
 
     def advance(self, t_s):
@@ -292,7 +293,9 @@ class Controller:
         pat = self.alarms.tone_due(t_s)
         if pat is not None:
             self.hal.buzzer(pat)
-        if t_s - self._last_save_t >= CHECKPOINT_S and self.ledger.plan is not None:
+        # Persist before announcing (issue 8, defect 1): anything this advance logged, latched
+        # or changed state for is saved before the tick returns; else checkpoint strokes.
+        if self._dirty or (t_s - self._last_save_t >= CHECKPOINT_S and self.ledger.plan is not None):
             self.save()
 
     def next_due_s(self):
@@ -317,10 +320,14 @@ class Controller:
         for k in self.PERSIST:
             d[k] = getattr(self, k)
         d["keyring"] = self.keyring.to_dict()
+        # The state save is the commit point of every logged change: boot discards log
+        # entries newer than this seq (a cut rolled their change back; issue 8, defect 3).
+        d["log_seq"] = self.log.last_seq
         return d
 
     def save(self):
         self._last_save_t = self.t_s
+        self._dirty = False
         try:
             self.store.save(self.snapshot())
         except PumpError:
@@ -338,6 +345,11 @@ class Controller:
         mono = self.hal.monotonic_s()
         rtc = self.hal.rtc_s()
         if d is not None:
+            if "log_seq" in d:
+                try:
+                    self.log.discard_after(d["log_seq"])
+                except PumpError:
+                    self.alarms.raise_("memory", mono)
             for k in self.PERSIST:
                 if k in d and k != "keyring":
                     setattr(self, k, d[k])
@@ -354,13 +366,14 @@ class Controller:
                 t_boot = rtc
             self.t_s = d["t_s"]
             self._now = t_boot
-            self._log("reset_unclean", t_boot - d["t_s"])
             assumed = self.ledger.volume_nl(t_boot) // self.stroke_nl
             cap = self.fill_nl // self.stroke_nl
             assumed = cap if assumed > cap else assumed
-            if assumed > self.strokes_fill:
-                self.strokes_total += assumed - self.strokes_fill
-                self.strokes_fill = assumed
+            extra = assumed - self.strokes_fill if assumed > self.strokes_fill else 0
+            self.strokes_total += extra
+            self.strokes_fill += extra
+            # (time of the last saved state, volume assumed delivered since: eventlog.ARGS)
+            self._log("reset_unclean", d["t_s"], extra * self.stroke_nl)
         else:
             t_boot = rtc if rtc is not None else 0
             self._now = t_boot
@@ -381,6 +394,3 @@ class Controller:
         self._push("boot", {"state": self.fsm.state, "unclean": d is not None})
         self.save()
 
-
-def _first_or_none(t_s, pred):
-    return t_s if pred(t_s) else first_true(t_s, t_s + HORIZON_S, pred)

@@ -61,9 +61,9 @@ CODES = {
     "alarm_test": 28,
 }
 
-# Meaning of (a, b) per code, for the host's log display. Unlisted: unused (0).
+# Meaning of (a, b) per code, for the host's log display. Unlisted: unused (0). Every writer
+# follows it (tests/fw/test_log_fields.py checks each field against the kind its name says).
 ARGS = {
-    "boot": ("fw_build", "reset_cause"),
     "reset_unclean": ("checkpoint_t_s", "assumed_nl"),
     "programme": ("old_ng_day", "new_ng_day"),
     "refill": ("added_nl", "conc_ug_ml"),
@@ -75,7 +75,7 @@ ARGS = {
     "patient_bolus_refused": ("reason_0off_1lockout_2max_3daily", "wait_s_count_or_dose"),
     "alarm_raised": ("alarm_id", "detail"),
     "alarm_cleared": ("alarm_id", "role"),
-    "alarm_silenced": ("alarm_id", "until_t_s"),
+    "alarm_silenced": ("duration_s", "until_t_s"),   # silencing mutes every active alarm
     "time_set": ("old_t_s", "new_t_s"),
     "settings": ("setting_id", "value"),
     "override": ("reason_id", "value"),
@@ -86,6 +86,15 @@ ARGS = {
     "bridge_start": ("volume_nl", "old_conc_ug_ml"),
     "prime_start": ("volume_nl", "rate_nl_day"),
 }
+
+# `role` fields (alarm_cleared, auth_fail): the session's role.
+ROLE_IDS = {"patient": 1, "clinician": 2, "service": 3}
+# `setting_id` of "settings" entries: one entry per setting a settings_set carried.
+SETTINGS = ("low_res_nl", "catheter_nl", "pb_dose_ng", "pb_duration_min", "pb_lockout_min", "pb_max_24h",
+            "utc_offset_s")   # setting_id = position + 1; never reorder, add at the end
+SETTING_IDS = {}
+for _i, _k in enumerate(SETTINGS):
+    SETTING_IDS[_k] = _i + 1
 
 NAMES = {}
 for _k in CODES:
@@ -189,6 +198,32 @@ class EventLog:
         elif seq - self.first_seq >= self.capacity:
             self.first_seq = seq - self.capacity + 1
         return seq
+
+    def discard_after(self, seq):
+        """Invalidate every record newer than `seq` (zero it on flash) and resume after `seq`.
+
+        Boot calls this with the log seq the committed state reached: entries appended after
+        the last state save describe changes a power cut rolled back (issue 8, defect 3).
+        Idempotent, so a cut during it is finished by the next boot. Returns how many."""
+        n = 0
+        if seq < 0:
+            seq = 0
+        s = self.last_seq
+        lo = s - self.capacity if s - self.capacity > seq else seq   # older seqs are overwritten
+        zero = bytes(REC_LEN)
+        while s > lo:
+            if self._read_rec(s) is not None:
+                try:
+                    self.flash.write_at(self.name, (s % self.capacity) * REC_LEN, zero)
+                except OSError as e:
+                    raise PumpError("E_FLASH", "event discard: %s" % e)
+                n += 1
+            s -= 1
+        if self.last_seq > seq:
+            self.last_seq = seq
+            if self.first_seq > seq:
+                self.first_seq = seq if seq > 0 else 0
+        return n
 
     def _read_rec(self, seq):
         off = (seq % self.capacity) * REC_LEN

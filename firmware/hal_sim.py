@@ -36,6 +36,11 @@ class SimHal:
     def rtc_s(self):
         return self.rtc_base_s + self.mono_s if self.has_rtc else None
 
+    def set_rtc_s(self, t_s):
+        """Set the battery-backed RTC (time_set, and sim_warp: simulated time is real time
+        to the pump, so a power cut after a warp keeps it; issue 8, defect 10)."""
+        self.rtc_base_s = t_s - self.mono_s
+
     # actuators
     def motor_strokes(self, n):
         if self.stall_pending > 0:

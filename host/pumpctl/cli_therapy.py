@@ -137,7 +137,7 @@ def cmd_refill(ctx):
     rows = [("reservoir (expected)", ["%s mL" % render.ml(res["expected_nl"])], ["%s mL added" % render.ml(
         res["added_nl"])]),
             ("withdrawn", ["%s mL" % render.ml(res["withdrawn_nl"])], [""]),
-            ("discrepancy", ["%s %%%s" % (render.dec(res["discrepancy_permille"], 10),
+            ("discrepancy", ["%s %%%s" % (render.dec(res.get("discrepancy_ppm"), 10000),
                                           "  ** above 14.5 %: check pump and catheter **"
                                           if res["discrepancy_flag"] else "")], [""]),
             ("concentration", ["%d mcg/mL" % st["conc_ug_ml"]], ["%d mcg/mL" % res["conc_ug_ml"]])]

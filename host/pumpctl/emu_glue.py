@@ -116,7 +116,12 @@ class Supervisor:
         notes = self.s.take_notes()
         notes.append((mono_s, self.s.pump_now(), "reset", why))
         self.reboots += 1
+        rtc_base_s = getattr(self.s.hal, "rtc_base_s", None)
         self.s = self.factory(mono_s)
+        # The RTC is battery-backed: it keeps its time (warps and time sets included) through
+        # the cut; a fresh one from start_t_s would boot the pump 900 s off (issue 8, defect 10).
+        if rtc_base_s is not None:
+            self.s.hal.rtc_base_s = rtc_base_s
         self.s.notes = notes + self.s.notes
         return self.call("B", mono_s)
 

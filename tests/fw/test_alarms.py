@@ -123,11 +123,13 @@ def test_hard_end_of_service_84_months_after_implant():
     hal, ctl = make_pump()
     st = cmd(ctl, "status")
     eos = st["eos_t_s"]
-    assert st["eri_due_t_s"] is None          # a quiet pump never reaches ERI before 84 months
+    # The battery outlasts 84 months, so the service limit ends therapy: announced by an ERI
+    # 90 days before (issue 8, defect 6; this line asserted None before).
+    assert st["eri_due_t_s"] == eos - 90 * DAY
     assert eos == bat.add_months(ctl.implant_t_s, 84)
     assert bat.iso(ctl.implant_t_s)[:10] == "2026-11-07" and bat.iso(eos)[:10] == "2033-11-07"
     warp(hal, ctl, eos - ctl.t_s - 1)
-    assert ctl.fsm.state == "stopped"
+    assert ctl.fsm.state == "stopped" and "eri" in ctl.alarms.active
     warp(hal, ctl, 1)
     assert ctl.fsm.state == "end_of_life"
 

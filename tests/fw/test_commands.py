@@ -169,7 +169,7 @@ def test_state_after_30_days_is_bit_identical_on_every_runtime():
 
 
 GOLDEN_STROKES = 49533
-GOLDEN_DIGEST = "080b517ef8400ee8a5e8f8d167b871544cfe548708a5fe79522c5c3ca7953d6c"
+GOLDEN_DIGEST = "f319710b3fd8da4d86643f68b99fd8aa0cd3238f22e4a1fa0bd4908043d4ac6d"
 
 
 # Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).

@@ -8,10 +8,20 @@ Flow (docs/protocol.md, "Authentication"):
   "mac" = HMAC(session_key, canonical_json(frame without "mac")), hex.
 Nothing here changes state unless the frame authenticates.
 """
+import struct
+
 from compat import consteq, hexlify, hmac_sha256, unhexlify
 from protocol import MAX_ID, ROLES, SERVICE, PumpError, canonical_json
 
 NONCE_BYTES = 16
+# Issue 8, defect 2: the first challenge after every reboot repeated (the simulated HAL reseeds
+# its RNG identically), so a recorded login + signed frame from an earlier boot was accepted.
+# A nonce is now boot number (4 bytes) | challenge number in this boot (4 bytes) | 8 random
+# bytes. The boot number is on flash (A/B store "auth") before the first challenge of a boot,
+# so no two challenges are ever equal, whatever the RNG does; the random half keeps them
+# unpredictable when the RNG is good.
+NONCE_RANDOM_BYTES = 8
+AUTH_STORE = "auth"
 MIN_KEY_BYTES = 16  # 128-bit keys at least (NIST SP 800-107: HMAC key >= security strength)
 MAC_HEX_LEN = 64  # HMAC-SHA256 digest as hex
 
@@ -119,13 +129,58 @@ class Auth:
     end a session or a lockout.
     """
 
-    def __init__(self, keyring, random_bytes):
+    def __init__(self, keyring, random_bytes, flash=None, now_s=0):
         self.keyring = keyring
         self.random_bytes = random_bytes
         self._challenge = None  # (role, nonce_hex, issued_s)
         self._session = None  # [role, skey, last_sq, last_s]
         self._fails = {}  # role -> consecutive failures
         self._locked_until = {}  # role -> now_s when the lockout ends
+        self._n = 0  # challenges issued in this boot
+        self.boot = 0  # this boot's number, claimed on flash at the first challenge
+        self._claimed = False
+        self._store = None
+        self._saved_boot = 0
+        if flash is not None:
+            from store import StateStore
+            self._store = StateStore(flash, AUTH_STORE)
+            try:
+                d = self._store.load() or {}
+            except OSError:
+                d = {}
+            b = d.get("boot")
+            self._saved_boot = b if type(b) is int and b > 0 else 0
+            # Lockout survives a power cycle: counts and the seconds left when last saved
+            # restart now (time switched off does not count: conservative).
+            for src, dst in ((d.get("fails"), self._fails), (d.get("lock_s"), self._locked_until)):
+                if type(src) is dict:
+                    for role in src:
+                        v = src[role]
+                        if role in ROLES and type(v) is int and v > 0:
+                            dst[role] = v + (now_s if dst is self._locked_until else 0)
+
+    def _save(self, now_s):
+        # Persist before the reply that depends on it returns (design.md: persist, then acknowledge).
+        if self._store is None:
+            return
+        locks = {}
+        for role in self._locked_until:
+            left = self._locked_until[role] - now_s
+            if left > 0:
+                locks[role] = left
+        self._store.save({"boot": self.boot if self._claimed else self._saved_boot,
+                          "fails": dict(self._fails), "lock_s": locks})
+
+    def _claim_boot(self, now_s):
+        if self._claimed:
+            return
+        self.boot = self._saved_boot + 1
+        self._claimed = True
+        try:
+            self._save(now_s)   # raises E_FLASH: no challenge without a persisted boot number
+        except BaseException:
+            self._claimed = False
+            raise
 
     # -- queries
     def role(self):
@@ -147,11 +202,14 @@ class Auth:
 
     def begin(self, role, now_s):
         self._check_role(role, now_s)
-        nonce = self.random_bytes(NONCE_BYTES)
-        if not isinstance(nonce, bytes) or len(nonce) != NONCE_BYTES:
+        self._claim_boot(now_s)
+        rnd = self.random_bytes(NONCE_RANDOM_BYTES)
+        if not isinstance(rnd, bytes) or len(rnd) != NONCE_RANDOM_BYTES:
             raise PumpError("E_INTERNAL", "random source returned a bad nonce")
-        nonce_hex = hexlify(nonce)
-        self._session = None  # a new login ends the current session
+        self._n += 1
+        nonce_hex = hexlify(struct.pack(">II", self.boot & 0xFFFFFFFF, self._n & 0xFFFFFFFF) + rnd)
+        # Issue 8, defect 9: a challenge does not end the current session; only the session
+        # holder's signed logout, the idle timeout or a new *successful* login do.
         self._challenge = (role, nonce_hex, now_s)
         return nonce_hex
 
@@ -167,7 +225,9 @@ class Auth:
             if lock_s > LOCK_MAX_S:
                 lock_s = LOCK_MAX_S
             self._locked_until[role] = now_s + lock_s
+            self._save(now_s)
             return lock_s
+        self._save(now_s)
         return 0
 
     def complete(self, role, mac_hex, now_s):
@@ -184,11 +244,14 @@ class Auth:
             if lock_s:
                 raise PumpError("E_AUTH_LOCKED", "wrong response; retry in %d s" % lock_s)
             raise PumpError("E_AUTH_BAD_MAC", "wrong challenge response")
-        self._fails[role] = 0
+        if self._fails.get(role):
+            self._fails[role] = 0
+            self._save(now_s)
         self._session = [role, session_key(key, ch[1]), -1, now_s]
         return role
 
     def logout(self):
+        """End the session (the link calls this only for a logout signed by the session)."""
         self._session = None
         self._challenge = None
 

@@ -7,6 +7,8 @@ from commands import _int, LOG_PAGE
 import battery as bat
 import clinical
 
+from argspec import MAX_CLOCK_STEP_S, SIM_FAULTS as FAULTS
+
 NOT_CLEARABLE = ("eos", "eri")   # causes that persist until the pump is replaced
 MAX_WARP_S = 10 * 366 * 86400
 
@@ -26,7 +28,7 @@ def _cause_persists(ctl, name, t):
 
 
 def alarms_clear(ctl, args, t):
-    names = args.get("names") or sorted(ctl.alarms.active)
+    names = args.get("names", sorted(ctl.alarms.active))
     cleared, kept = [], []
     for n in names:
         if n not in ctl.alarms.active:
@@ -91,9 +93,19 @@ def shift_clock(ctl, t_old, t_new):
 
 
 def time_set(ctl, args, t):
-    new = _int(args, "t_s", 0, 0x3FFFFFFF)
+    new = args["t_s"]   # type and range: argspec (checked before any handler)
+    # argspec.MAX_CLOCK_STEP_S documents the bound; never before the first boot (battery model).
+    if new < (ctl.implant_t_s or 0):
+        raise PumpError("E_CLOCK", "t_s=%d is before the pump's first boot (%d)" % (new, ctl.implant_t_s))
+    reason = args.get("reason")
+    step = new - t if new > t else t - new
+    if ctl.clock_set and step > MAX_CLOCK_STEP_S and reason is None:
+        raise PumpError("E_CLOCK", "a %d s step exceeds %d s (drift correction): resend with reason"
+                        % (step, MAX_CLOCK_STEP_S))
     ctl._now = t
     ctl._log("time_set", t, new)
+    if reason is not None:
+        ctl._log("override", clinical.reason_id(reason), new)
     shift_clock(ctl, t, new)
     ctl.clock_set = True
     ctl.last_sync_t_s = new
@@ -179,9 +191,6 @@ def sim_warp(ctl, args, t):
             "reservoir_nl": ctl.reservoir_nl()}
 
 
-FAULTS = ("motor_stall", "battery_drain", "flash_fail", "power_loss", "serial_noise")
-
-
 def sim_fault(ctl, args, t):
     f = args.get("fault")
     if f not in FAULTS:
@@ -216,6 +225,9 @@ def sim_reset(ctl, args, t):
     flash.remove(ctl.log.name)
     if hasattr(flash, "names"):     # anything else the firmware keeps on flash
         for name in flash.names():
-            flash.remove(name)
+            # except auth's boot number and lockouts: a monotonic security counter survives a
+            # factory reset, or challenges (and recorded dev-key logins) would repeat (issue 8)
+            if name[:5] != "auth.":
+                flash.remove(name)
     ctl.reboot_pending = True       # nothing may write flash again before the reboot
     return {"rebooting": True}

@@ -5,6 +5,7 @@ anything reaches the controller's dispatch(cmd, args, role). Answers auth_begin,
 auth and logout itself. A frame that fails any check is answered with an error
 reply naming the fault and changes nothing.
 """
+from argspec import check_args
 from auth import Auth, SESSION_IDLE_S, valid_mac, valid_sq
 from protocol import (
     COMMANDS,
@@ -36,9 +37,10 @@ class Link:
     build: "test" or "clinical".
     """
 
-    def __init__(self, dispatch, keyring, random_bytes, now_s_fn, build):
+    def __init__(self, dispatch, keyring, random_bytes, now_s_fn, build, flash=None):
         self.dispatch = dispatch
-        self.auth = Auth(keyring, random_bytes)
+        # flash: where auth keeps the boot number and lockouts (None: volatile, unit tests)
+        self.auth = Auth(keyring, random_bytes, flash, now_s_fn())
         self.now_s = now_s_fn
         self.build = build
         self.decoder = Decoder()
@@ -105,7 +107,8 @@ class Link:
         now_s = self.now_s()
         role = self.auth.check(frame, now_s)  # raises for a bad MAC, replay, no session
         if cmd in LINK_COMMANDS:
-            return self._link_cmd(cmd, args, now_s)
+            check_args(cmd, args)   # the controller's commands are checked by dispatch
+            return self._link_cmd(cmd, args, now_s, role is not None)
         if cmd in TEST_BUILD_ONLY and self.build != "test":
             raise PumpError("E_TEST_BUILD_ONLY", cmd)
         roles = spec[1]
@@ -121,9 +124,12 @@ class Link:
             res["protocol"] = PROTOCOL_VERSION
         return res
 
-    def _link_cmd(self, cmd, args, now_s):
+    def _link_cmd(self, cmd, args, now_s, signed):
         if cmd == "logout":
-            self.auth.logout()
+            # Only the session holder ends its session (a signed logout; issue 8, defect 9):
+            # on a shared link an unsigned logout from anyone else changes nothing.
+            if signed:
+                self.auth.logout()
             return {}
         role = args.get("role")
         if not isinstance(role, str):

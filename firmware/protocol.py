@@ -8,6 +8,7 @@ dicts are unordered. This module does no I/O.
 import json
 
 from compat import crc32
+from jsonstrict import count_members, scan
 
 PROTOCOL_VERSION = 1
 
@@ -301,6 +302,10 @@ def decode_line(line):
     got = crc32(body)
     if got != want:
         return FrameError("E_FRAME_CRC", "expected %s" % crc_hex(body))
+    # Strict RFC 8259 first (jsonstrict.py): json.loads is lax on MicroPython (issue 8, defect 4).
+    n = scan(body, MAX_DEPTH + 1)
+    if type(n) is str:
+        return FrameError("E_FRAME_JSON", n)
     try:
         obj = json.loads(body.decode())
     except Exception:  # ValueError, UnicodeError, RecursionError: all mean "not our JSON"
@@ -309,6 +314,8 @@ def decode_line(line):
         return FrameError("E_FRAME_JSON", "payload is not a JSON object")
     if not check_plain(obj):
         return FrameError("E_FRAME_JSON", "floats or nesting deeper than %d" % MAX_DEPTH)
+    if count_members(obj) != n:
+        return FrameError("E_FRAME_JSON", "duplicate object key")
     return obj
 
 

@@ -16,7 +16,7 @@ class PumpRuntime:
         self.ctl.boot()
         # The keyring is restored by boot; the link must hold that object.
         self.link = Link(self.ctl.command, self.ctl.keyring, self.hal.random_bytes, self.hal.monotonic_s,
-                         self.build)
+                         self.build, self.hal.flash)
         return self._after()
 
     def feed(self, data):

@@ -6,9 +6,13 @@ over the simulated HAL and serves it on
 * a pty (``os.openpty`` in raw mode; the slave path is printed as ``pty: /dev/pts/N``) and
 * TCP (printed as ``tcp: socket://127.0.0.1:PORT``; ``--port 0`` picks a free port).
 
-One selector loop: bytes from any client go to ``runtime.feed()`` (complete lines, per
-client), replies go back to that client, pushed event frames (``{"ev":...}``) go to every
-client. ``runtime.tick()`` runs when ``runtime.next_due_s()`` is reached on the virtual
+One selector loop: each client's bytes are cut into complete lines by its own assembler
+(issue 8: a partial line of one client never reaches the firmware, so it cannot mix with
+another client's frames; an over-long line is answered E_FRAME_OVERSIZE to that client
+alone); clients are served in turn, one line each per pass, and a client with replies
+unread or lines queued is not read further (so a flood from a reader that never reads
+cannot delay the others beyond the 2 s reply bound); replies go back to the asking
+client, pushed event frames (``{"ev":...}``) go to every client. ``runtime.tick()`` runs when ``runtime.next_due_s()`` is reached on the virtual
 clock (vclock.py) and at least once per real second. ``--runtime micropython`` swaps the
 in-process backend for the same firmware under MicroPython (mpy_runtime.py).
 """
@@ -24,15 +28,20 @@ import threading
 import time
 import tty
 
+from . import fwpath
 from .emu_backend import PUMP_EPOCH_UNIX, is_event, line_noise, make_backend, rtc_start, save_clock
 from .vclock import VClock
+
+fwpath.ensure()
+import protocol  # noqa: E402  (the firmware's framing module: MAX_LINE, the oversize reply)
 
 TICK_MAX_REAL_S = 1.0  # brief: tick "at least every second"
 OUT_CAP = 256 * 1024  # bytes queued per TCP client before we drop (a stalled reader)
 PTY_OUT_CAP = 32 * 1024  # the pty has no reader while nobody is attached: keep few stale events
 CLOCK_SAVE_REAL_S = 10.0
 _SYSRAND = random.SystemRandom()
-LINE_CAP = 4096  # per-client partial line; above it raw bytes go through (firmware MAX_LINE is 1024)
+MAX_PENDING_LINES = 16  # complete lines queued per client before we stop reading it
+READ_OUT_CAP = 16 * 1024  # unread reply bytes above which a client's requests wait (backpressure)
 
 
 def add_arguments(parser):
@@ -65,9 +74,34 @@ class _Client:
         self.name = name
         self.fd = fd
         self.sock = sock
-        self.inbuf = bytearray()
+        self.inbuf = bytearray()  # this client's partial line (its own assembler: issue 8)
+        self.lines = []  # complete lines waiting for their turn
+        self.discarding = False  # inside an over-long line: drop up to the next newline
         self.outbuf = bytearray()
         self.dropped = 0
+
+    def take_lines(self, data):
+        """Append `data`; queue each complete line (with its newline). Returns the number of
+        over-long lines (each longer than the firmware's MAX_LINE) seen and discarded."""
+        over = 0
+        limit = protocol.MAX_LINE - 1  # bytes allowed before the newline, as the firmware's Decoder
+        start = 0
+        while start < len(data):
+            nl = data.find(b"\n", start)
+            end = len(data) if nl < 0 else nl
+            if self.discarding:
+                self.discarding = nl < 0
+            elif len(self.inbuf) + end - start > limit:
+                over += 1
+                self.inbuf = bytearray()
+                self.discarding = nl < 0
+            elif nl < 0:
+                self.inbuf += data[start:end]
+            else:
+                self.lines.append(bytes(self.inbuf) + data[start:nl + 1])
+                self.inbuf = bytearray()
+            start = end + 1
+        return over
 
     def fileno(self):
         return self.sock.fileno() if self.sock is not None else self.fd
@@ -252,6 +286,8 @@ class Emulator:
             due = max(self.backend.next_due_mono, last_tick_mono + 1)
             wait = min(self.clock.real_delay_until(due),
                        max(0.0, last_tick + TICK_MAX_REAL_S - time.monotonic()))
+            if any(c.lines for c in self._clients.values()):
+                wait = 0.0
             for key, mask in self._sel.select(wait):
                 if key.data == "wake":
                     try:
@@ -265,6 +301,7 @@ class Emulator:
                         self._read(key.data)
                     if mask & selectors.EVENT_WRITE and key.data.fileno() in self._clients:
                         self._flush(key.data)
+            self._serve_one_line_each()
             now = self.clock.now_s()
             if now >= due or time.monotonic() - last_tick >= TICK_MAX_REAL_S:
                 last_tick = time.monotonic()
@@ -311,18 +348,41 @@ class Emulator:
                 self._drop(c, "closed")
             return
         data = self._noise(data)
-        c.inbuf += data
-        nl = c.inbuf.rfind(b"\n")
-        if nl < 0 and len(c.inbuf) <= LINE_CAP:
-            return
-        cut = len(c.inbuf) if nl < 0 else nl + 1
-        chunk = bytes(c.inbuf[:cut])
-        del c.inbuf[:cut]
-        if self.opts["trace"]:
-            self.log("%s > %r" % (c.name, chunk))
-        out = self.backend.feed(self.clock.now_s(), chunk)
-        self._route(c, out)
-        self._drain_notes()
+        for _ in range(c.take_lines(data)):
+            # The firmware's own reply to an over-long line (protocol.Decoder), to this client only.
+            self._send(c, protocol.encode(protocol.reply_err(
+                None, "E_FRAME_OVERSIZE", "line over %d bytes" % protocol.MAX_LINE)))
+        self._interest(c)
+
+    def _serve_one_line_each(self):
+        """One queued line per client, in turn: nobody's backlog delays anybody else's reply."""
+        for c in list(self._clients.values()):
+            if not c.lines or c.fileno() not in self._clients:
+                continue
+            line = c.lines.pop(0)
+            if self.opts["trace"]:
+                self.log("%s > %r" % (c.name, line))
+            out = self.backend.feed(self.clock.now_s(), line)
+            self._route(c, out)
+            self._drain_notes()
+            if c.fileno() in self._clients:
+                self._interest(c)
+
+    def _interest(self, c):
+        """Read a client only while it has room: few lines queued, its replies being read."""
+        events = selectors.EVENT_WRITE if c.outbuf else 0
+        if len(c.lines) < MAX_PENDING_LINES and len(c.outbuf) < READ_OUT_CAP:
+            events |= selectors.EVENT_READ
+        try:
+            if events:
+                self._sel.modify(c.fileno(), events, c)
+            else:
+                self._sel.unregister(c.fileno())   # parked until its queue drains
+        except KeyError:
+            if events:   # parked earlier: back into the selector
+                self._sel.register(c.fileno(), events, c)
+        except ValueError:
+            pass
 
     def _route(self, client, out):
         """Replies to ``client``; event frames (and everything if client is None) to all."""
@@ -367,11 +427,7 @@ class Emulator:
                     c.outbuf.clear()
                 return
             del c.outbuf[:n]
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.outbuf else 0)
-        try:
-            self._sel.modify(c.fileno(), events, c)
-        except (KeyError, ValueError):
-            pass
+        self._interest(c)
         if not c.outbuf:
             c.dropped = 0
 

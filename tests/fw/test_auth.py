@@ -113,15 +113,18 @@ def test_recorded_frame_fails_in_a_new_session():
     _raises("E_AUTH_BAD_MAC", a.check, f, 3)
 
 
-def test_session_ends_on_logout_new_begin_and_idle():
+def test_session_ends_on_logout_new_login_and_idle():
     a = Auth(Keyring({"clinician": KEY_C}), Counter())
     skey = _login(a, "clinician", KEY_C)
     a.logout()
     _raises("E_AUTH_REQUIRED", a.check, sign(skey, {"id": 1, "cmd": "stop", "sq": 1}), 1)
     skey = _login(a, "clinician", KEY_C, 10)
+    # issue 8, defect 9: a new challenge alone does not end the session (anyone may ask for one)
     a.begin("clinician", 11)
-    assert a.role() is None
-    _raises("E_AUTH_REQUIRED", a.check, sign(skey, {"id": 1, "cmd": "stop", "sq": 1}), 12)
+    assert a.role() == "clinician"
+    assert a.check(sign(skey, {"id": 1, "cmd": "stop", "sq": 1}), 12) == "clinician"
+    _login(a, "clinician", KEY_C, 13)   # ...a successful new login does
+    _raises("E_AUTH_BAD_MAC", a.check, sign(skey, {"id": 2, "cmd": "stop", "sq": 2}), 14)
     skey = _login(a, "clinician", KEY_C, 20)
     assert a.check(sign(skey, {"id": 1, "cmd": "stop", "sq": 1}), 20 + auth.SESSION_IDLE_S) == "clinician"
     late = 20 + 2 * auth.SESSION_IDLE_S + 1

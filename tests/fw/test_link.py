@@ -216,9 +216,13 @@ def test_logout_ends_privilege():
     link, disp, _ = make()
     h = Host(link)
     h.login("clinician", KEY_C)
+    # issue 8, defect 9: an unsigned logout (anyone on the link) leaves the session alone...
     assert h.req("logout", signed=False)["ok"]
+    assert h.req("stop")["ok"] and len(disp.calls) == 1
+    # ...the holder's signed logout ends it
+    assert h.req("logout")["ok"]
     assert err_code(h.req("stop")) == "E_AUTH_REQUIRED"
-    assert disp.calls == []
+    assert len(disp.calls) == 1
 
 
 def test_idle_timeout_through_link():

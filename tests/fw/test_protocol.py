@@ -3,7 +3,7 @@ import json
 
 import protocol
 from protocol import COMMANDS, ERRORS, Decoder, FrameError, PumpError, canonical_json, encode
-from vectors_protocol import DECODE, ENCODE, ENCODE_REFUSED
+from vectors_protocol import DECODE, ENCODE, ENCODE_REFUSED, STRICT_JSON
 
 
 def _norm(items):
@@ -169,8 +169,56 @@ def test_reply_shapes():
     assert err["err"]["code"] == "E_FRAME_CRC" and err["err"]["n"] == 2 and err["err"]["msg"]
 
 
+def _strict_line(body):
+    return body + b"*" + protocol.crc_hex(body).encode() + b"\n"
+
+
+def test_strict_json_vectors_same_on_every_runtime():
+    """Issue 8, defect 4: each row's expectation is RFC 8259 plus the restrictions documented
+    in jsonstrict.py (an independent statement of the grammar, not the decoder's output)."""
+    bad = []
+    for body, want in STRICT_JSON:
+        got = _norm(Decoder().feed(_strict_line(body)))
+        if got != [want]:
+            bad.append((body[:40], want, got))
+    assert not bad, bad
+
+
+def test_strict_json_issue_frames_are_not_executed():
+    # The issue's frames with a valid CRC reach no command: the reply is E_FRAME_JSON with id null.
+    from link import Link
+    from auth import Keyring
+    calls = []
+    link = Link(lambda c, a, r: calls.append(c) or {}, Keyring(), lambda n: b"\x01" * n, lambda: 0, "test")
+    for body in (b'{"args":{"x",1},"cmd":"hello","id":5}', b'{"args":{},"cmd":"hello","id":00012}',
+                 b'{"args":{},"cmd":"hello","id":840 97}', b'{"args":{},"cmd":"logout","id"::7}'):
+        out = Decoder().feed(link.feed(_strict_line(body)))
+        assert len(out) == 1 and out[0]["ok"] is False and out[0]["err"]["code"] == "E_FRAME_JSON", out
+        assert out[0]["id"] is None
+    assert calls == []
+    # ...and the same frames written correctly are executed
+    out = Decoder().feed(link.feed(encode({"args": {}, "cmd": "hello", "id": 12})))
+    assert out[0]["ok"] is True and calls == ["hello"]
+
+
+def test_every_canonical_encoding_is_accepted():
+    # The pump accepts what protocol.encode produces (the host's own frames), an escaped
+    # surrogate pair too: MicroPython keeps it as two characters, CPython as one, and both
+    # write it back as the same canonical bytes (so a MAC over it agrees).
+    for obj, frame in ENCODE:
+        got = Decoder().feed(frame)
+        assert len(got) == 1 and isinstance(got[0], dict), (frame, got)
+        assert encode(got[0]) == frame
+    body = b'{"s":"\\ud83d\\ude00"}'
+    got = Decoder().feed(_strict_line(body))
+    assert canonical_json(got[0]) == body and canonical_json({"s": "\U0001f600"}) == body
+
+
 # Requirement ids proven by each test (requirements/requirements.toml; read by tools/trace.py).
 REQS = {
+    "test_strict_json_vectors_same_on_every_runtime": ["PROTO-JSON-STRICT"],
+    "test_strict_json_issue_frames_are_not_executed": ["PROTO-JSON-STRICT"],
+    "test_every_canonical_encoding_is_accepted": ["PROTO-JSON-STRICT"],
     "test_decoder_buffer_is_bounded": ["LINK-FRAME-1KIB"],
     "test_oversize_reported_once_per_line": ["LINK-FRAME-1KIB"],
 }

@@ -56,8 +56,13 @@ DECODE = [
         b'{"d":{"code":"low_reservoir"},"ev":"alarm_raised","seq":5,"t_s":86400}*B69CA6A3\n',
         [{"d": {"code": "low_reservoir"}, "ev": "alarm_raised", "seq": 5, "t_s": 86400}],
     ),
-    # duplicate keys: the last wins (json.loads on both runtimes)
-    (b'{"a":1,"a":2}*88E1B453\n', [{"a": 2}]),
+    # duplicate keys are refused (issue 8: decided, docs/protocol.md "Framing"); was: the last won
+    (b'{"a":1,"a":2}*88E1B453\n', ["E_FRAME_JSON"]),
+    # issue 8, defect 4: invalid JSON with a valid CRC that MicroPython's json.loads executed
+    (b'{"args":{"x",1},"cmd":"hello","id":5}*952B557A\n', ["E_FRAME_JSON"]),
+    (b'{"args":{},"cmd":"hello","id":00012}*A9C14A92\n', ["E_FRAME_JSON"]),
+    (b'{"args":{},"cmd":"hello","id":840 97}*A406A5CB\n', ["E_FRAME_JSON"]),
+    (b'{"args":{},"cmd":"logout","id"::7}*A9EFA93C\n', ["E_FRAME_JSON"]),
     # wrong field types still decode; the link rejects them (E_FRAME_FIELDS)
     (b'{"id":"1","cmd":"hello"}*5ADA998E\n', [{"id": "1", "cmd": "hello"}]),
     # bad CRC (one digit changed)
@@ -93,4 +98,81 @@ DECODE = [
     (b"A" * 20000 + b'\n{"a":"x*y"}*9F1BE571\n', ["E_FRAME_OVERSIZE", {"a": "x*y"}]),
     # an unterminated partial line yields nothing yet
     (b'{"a":"x*y"}*9F1BE5', []),
+]
+
+# Strict JSON (issue 8, defect 4): (body, expected) with expected the decoded dict or
+# "E_FRAME_JSON". The test adds the CRC suffix. Expectations are RFC 8259 (the grammar) plus
+# the restrictions documented in firmware/jsonstrict.py; every row runs on both runtimes.
+STRICT_JSON = [
+    # RFC-valid: accepted, whitespace anywhere between tokens
+    (b'{"a":1}', {"a": 1}),
+    (b' { "a" : [ 1 , -2 ] ,\t"b" : { } }\r', {"a": [1, -2], "b": {}}),
+    (b'{"a":-0}', {"a": 0}),
+    (b'{"a":0,"b":[true,false,null]}', {"a": 0, "b": [True, False, None]}),
+    (b'{"s":"\\"\\\\\\/\\b\\f\\n\\r\\t"}', {"s": '"\\/\b\f\n\r\t'}),
+    (b'{"s":"\\u0000\\u001f\\u00e9\\uFFFD"}', {"s": "\u0000\u001f\u00e9\ufffd"}),
+    (b'{"s":"\xc3\xa9\xe2\x98\x83\x7f"}', {"s": "\u00e9\u2603\u007f"}),
+    (b'{"n":12345678901234567890}', {"n": 12345678901234567890}),
+    (b'{"d":[[[[[[[[]]]]]]]]}', {"d": [[[[[[[[]]]]]]]]}),
+    (b'{"s":"\xf0\x9f\x98\x80"}', {"s": "\U0001f600"}),  # U+1F600 as UTF-8
+    # MicroPython accepted these; CPython refused them
+    (b'{"a":[1,2,]}', "E_FRAME_JSON"),
+    (b'{"a":1,}', "E_FRAME_JSON"),
+    (b'{,}', "E_FRAME_JSON"),
+    (b'{"a":[,1]}', "E_FRAME_JSON"),
+    (b'{"a":[1,,2]}', "E_FRAME_JSON"),
+    (b'{"a":[1 2]}', "E_FRAME_JSON"),
+    (b'{"a" 1}', "E_FRAME_JSON"),
+    (b'{"a"}', "E_FRAME_JSON"),
+    (b'{"a":}', "E_FRAME_JSON"),
+    (b'{:1}', "E_FRAME_JSON"),
+    (b'{"a":true false}', "E_FRAME_JSON"),
+    (b'{"a":01}', "E_FRAME_JSON"),
+    (b'{"a":-01}', "E_FRAME_JSON"),
+    (b'{"a":"x\x01y"}', "E_FRAME_JSON"),      # raw control character
+    (b'{"a":"\t"}', "E_FRAME_JSON"),          # raw tab inside a string
+    (b'{"a":"\\x"}', "E_FRAME_JSON"),         # bad escape
+    (b'{"a":"\\U0041"}', "E_FRAME_JSON"),
+    (b'{"a":"\\uZZZZ"}', "E_FRAME_JSON"),
+    (b'{"a":"\\u12"}', "E_FRAME_JSON"),
+    (b'{"a":"\xed\xa0\x80"}', "E_FRAME_JSON"),  # UTF-8-encoded surrogate
+    (b'{"a":"\xc0\xaf"}', "E_FRAME_JSON"),       # overlong UTF-8
+    (b'{"a":"\xe0\x80\xaf"}', "E_FRAME_JSON"),   # overlong UTF-8
+    (b'{"a":"\xc3"}', "E_FRAME_JSON"),            # truncated UTF-8
+    # refused by the documented restrictions (both runtimes alike)
+    (b'{"a":"\\ud800"}', "E_FRAME_JSON"),        # lone surrogate escape
+    (b'{"a":"\\udc00x"}', "E_FRAME_JSON"),
+    (b'{"a":"\\ud83d"}', "E_FRAME_JSON"),        # high surrogate at the end of the string
+    (b'{"a":"\\ud83d\\u0041"}', "E_FRAME_JSON"),  # high surrogate + non-surrogate
+    (b'{"a":"\\ud83d\\n"}', "E_FRAME_JSON"),
+    (b'{"a":"\xf4\x90\x80\x80"}', "E_FRAME_JSON"),  # above U+10FFFF
+    (b'{"a":"\xf0\x8f\xbf\xbf"}', "E_FRAME_JSON"),  # overlong 4-byte form
+    (b'{"a":"\xf0\x9f\x98"}', "E_FRAME_JSON"),      # truncated 4-byte form
+    (b'{"a":1,"a":1}', "E_FRAME_JSON"),            # duplicate key, same value
+    (b'{"a":{"b":1,"b":2}}', "E_FRAME_JSON"),      # duplicate key, nested
+    (b'{"a":1.5}', "E_FRAME_JSON"),
+    (b'{"a":1e3}', "E_FRAME_JSON"),
+    (b'{"a":1E+3}', "E_FRAME_JSON"),
+    (b'{"a":NaN}', "E_FRAME_JSON"),
+    (b'{"a":Infinity}', "E_FRAME_JSON"),
+    (b'{"a":-Infinity}', "E_FRAME_JSON"),
+    (b'{"a":123456789012345678901}', "E_FRAME_JSON"),  # 21 characters
+    (b'{"a":' + b"9" * 5000 + b'}', "E_FRAME_JSON"),   # CPython: over its 4300-digit limit
+    (b'{"a":+1}', "E_FRAME_JSON"),
+    (b'{"a":0x10}', "E_FRAME_JSON"),
+    (b"{'a':1}", "E_FRAME_JSON"),
+    (b'{"a":tru}', "E_FRAME_JSON"),
+    (b'{"a":nulll}', "E_FRAME_JSON"),
+    (b'{"a":1}x', "E_FRAME_JSON"),
+    (b'{"a":1}{"b":2}', "E_FRAME_JSON"),
+    (b'{"a":[]]}', "E_FRAME_JSON"),
+    (b'{"a":1\x0b}', "E_FRAME_JSON"),           # vertical tab is not JSON whitespace
+    (b'{"a":1\xa0}', "E_FRAME_JSON"),
+    (b'{"d":[[[[[[[[[]]]]]]]]]}', "E_FRAME_JSON"),  # 10 brackets: deeper than MAX_DEPTH
+    (b"[" * 4000 + b"]" * 4000, "E_FRAME_JSON"),
+    (b'{"a":' + b"[" * 4000, "E_FRAME_JSON"),
+    (b"", "E_FRAME_JSON"),
+    (b"   ", "E_FRAME_JSON"),
+    (b'"x"', "E_FRAME_JSON"),
+    (b'1', "E_FRAME_JSON"),
 ]

@@ -122,7 +122,7 @@ class SimHal:
 @pytest.fixture(scope="module")
 def stub_fw(tmp_path_factory):
     d = tmp_path_factory.mktemp("stubfw")
-    for name in ("compat.py", "protocol.py", "flash.py"):
+    for name in ("compat.py", "protocol.py", "jsonstrict.py", "flash.py"):
         shutil.copy(os.path.join(FIRMWARE, name), str(d / name))
     (d / "runtime.py").write_text(STUB_RUNTIME)
     (d / "hal_sim.py").write_text(STUB_HAL)

@@ -9,6 +9,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "firmware"))
 import protocol
 import auth
+import argspec
 
 T = json.load(open(os.path.join(HERE, "transcript.json")))
 ex = {}
@@ -60,10 +61,10 @@ CMDS = [
     (
         "auth_begin",
         "auth_begin",
-        "Start a login for `role`; returns a fresh 16-byte nonce (hex). Ends any current session.",
+        "Start a login for `role`; returns a fresh 16-byte nonce (hex): boot number, challenge number, 8 random bytes. Does not end the current session.",
     ),
     ("auth", "auth", 'Answer the challenge: `mac` = HMAC-SHA256(key_role, nonce_hex + "|" + role), hex.'),
-    ("logout", "logout", "End the session (signed or not)."),
+    ("logout", "logout", "End the session. Only a logout signed by the session ends it; an unsigned one answers `{}` and changes nothing."),
     (
         "programme_get",
         "programme_get",
@@ -140,9 +141,53 @@ CMDS = [
     ),
 ]
 
+def _rows(fields, prefix, out):
+    # One row per field, nested objects and list items flattened into dotted paths.
+    for f in fields:
+        path = prefix + f[argspec.NAME]
+        kind = f[argspec.KIND]
+        if kind == "int":
+            what = "int %d..%d" % (f[argspec.LO], f[argspec.HI])
+        elif kind == "enum":
+            what = "one of " + ", ".join("`%s`" % v for v in f[argspec.SUB])
+        elif kind == "list":
+            what = "list of %d..%d" % (f[argspec.LO], f[argspec.HI])
+        elif kind == "obj":
+            what = "object"
+        else:
+            what = argspec.describe(f)
+        unit = f[argspec.UNIT] if kind == "int" else ""
+        req = "yes" if f[argspec.REQUIRED] else ""
+        d = f[argspec.DEFAULT]
+        dflt = "" if d is None else "`%s`" % json.dumps(d)
+        code = "" if f[argspec.CODE] == "E_BAD_ARGS" else " (`%s` out of range)" % f[argspec.CODE]
+        meaning = f[argspec.MEANING].replace("|", "\\|")
+        out.append("| `%s` | %s | %s | %s | %s | %s%s |" % (path, what, unit, req, dflt, meaning, code))
+        if kind == "obj":
+            _rows(f[argspec.SUB], path + ".", out)
+        elif kind == "list":
+            item = f[argspec.SUB]
+            if item[argspec.KIND] == "obj":
+                _rows(item[argspec.SUB], path + "[].", out)
+            else:
+                _rows((item,), path + "[]", out)
+                out[-1] = out[-1].replace("`%s[]%s`" % (path, item[argspec.NAME]), "`%s[]`" % path, 1)
+
+
+def args_table(cmd):
+    fields = argspec.COMMAND_ARGS[cmd]
+    if not fields:
+        return "Arguments: none (any argument is refused with `E_BAD_ARGS`).\n\n"
+    out = ["| argument | type, range | unit | required | default | meaning |", "|---|---|---|---|---|---|"]
+    _rows(fields, "", out)
+    return "\n".join(out) + "\n\n"
+
+
 cmd_sections = []
 for label, title, note in CMDS:
-    cmd_sections.append("### `%s`\n\n%s%s" % (title, (note + "\n\n") if note else "", block(label)))
+    name = title.split(" ")[0]
+    cmd_sections.append("### `%s`\n\n%s%s%s" % (title, (note + "\n\n") if note else "",
+                                                 args_table(name) if name == label else "", block(label)))
 
 errs_examples = "".join(
     "#### %s\n\n%s\n" % (name, block(name))
@@ -181,6 +226,8 @@ doc = (
     .replace("@@FRAMEMAC@@", fm)
 )
 doc = doc.replace("@@VERSION@@", str(protocol.PROTOCOL_VERSION))
+doc = doc.replace("@@MAX_CLOCK_STEP_S@@", str(argspec.MAX_CLOCK_STEP_S))
+doc = doc.replace("@@MAX_LINE@@", str(protocol.MAX_LINE))
 for k in ("CHALLENGE_TTL_S", "SESSION_IDLE_S", "LOCK_AFTER_FAILURES", "LOCK_BASE_S", "LOCK_MAX_S"):
     doc = doc.replace("@@%s@@" % k, str(getattr(auth, k)))
 doc = doc.replace("@@DEV_SECRET@@", auth.DEV_SECRET.decode())

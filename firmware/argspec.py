@@ -1,0 +1,320 @@
+"""Argument schema of every protocol command, and the one check the link runs before any handler.
+
+Issue 8, defect 5: "Every argument of every command needs a declared type, range and unit,
+checked before use: one schema table (in the protocol module) that the firmware enforces, the
+host reuses, and docs/protocol.md is generated from."
+
+Plain data, so the host imports it (pumpctl.fwpath) and tools/protocol_doc/gendoc.py renders it.
+A field is a tuple indexed by the constants below:
+    (name, kind, lo, hi, unit, required, default, meaning, sub, code)
+kind    "int"  lo..hi is the value range (bool is NOT an int)
+        "bool" true/false only
+        "str"  lo..hi is the length in characters
+        "hex"  lo..hi is the length in hex digits (either case)
+        "enum" sub is the tuple of allowed strings
+        "list" lo..hi is the item count; sub is the item's field
+        "obj"  sub is the tuple of member fields; unknown members are refused
+default the value the handler uses when the field is absent (None: no fixed default; the
+        meaning says what absence means)
+code    the error code for a value of the right type outside lo..hi (E_BAD_ARGS unless the
+        protocol already had a specific one, e.g. E_CONC, E_THRESHOLD_RANGE)
+Conditional rules (e.g. dose_ng_day only in continuous mode) and limits that depend on the
+pump (reservoir capacity, flow at a concentration) stay in the handlers; this table is what
+any value must satisfy whatever the pump's state.
+"""
+from protocol import MAX_ID, ROLES, PumpError, canonical_json
+import pumpmodel as pm
+from alarms import CATALOGUE
+from battery import CAPACITY_NAH
+import clinical
+
+NAME, KIND, LO, HI, UNIT, REQUIRED, DEFAULT, MEANING, SUB, CODE = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+E = "E_BAD_ARGS"
+
+REASON_MAX = clinical.REASON_MAX       # override_reason: 1..80 characters (clinical.py)
+MAX_WARP_S = 10 * 366 * 86400          # sim_warp: ten years at most in one call
+SIM_FAULTS = ("motor_stall", "battery_drain", "flash_fail", "power_loss", "serial_noise")
+ALARM_NAMES = tuple(sorted(CATALOGUE))
+# Design choice: a catheter holds some volume (about 2 uL/cm; 0.01 mL is a 5 cm catheter). 0 made
+# the prime bolus skip the catheter and the concentration bridge end before the new strength arrived.
+CATHETER_MIN_NL = 10000
+# AHFS (shared/seeds/002): "the onset of action in adult patients generally is 0.5-1 hour following
+# injection": a patient-bolus lockout shorter than an hour lets a second bolus stack on the first
+# before it acts; 0 (no lockout) was accepted before issue 8.
+PB_LOCKOUT_MIN_MIN = 60
+# Design choice: clock steps. A crystal drifts ~20 ppm (under 3 min between 3-monthly refills),
+# so a sync moves the set clock by seconds to minutes. A larger step (either way) re-opens or
+# skips the 24-hour titration and bolus windows and ages the battery model: it needs a stated
+# `reason`. Moving before the pump's first boot is refused whatever the reason (issue 8:
+# t_s=0 made battery_nah read above the cell's capacity).
+MAX_CLOCK_STEP_S = 900
+DOSE_NG_DAY_MAX = 100 * pm.DOSE_MAX_NG_DAY  # type range; E_DOSE_RANGE checks the daily total
+ADDED_NL_MAX = 1000000000                  # type range; E_OVERFILL checks the model's capacity
+WITHDRAWN_NL_MAX = 2 * 40000000            # type range; the handler checks 2x this model's capacity
+KEY_HEX_MIN = 32                            # 16-byte keys at least (auth.MIN_KEY_BYTES)
+KEY_HEX_MAX = 128
+
+
+def _f(name, kind, lo, hi, unit, meaning, required=False, default=None, sub=None, code=E):
+    return (name, kind, lo, hi, unit, required, default, meaning, sub, code)
+
+
+def I(name, lo, hi, unit, meaning, required=False, default=None, code=E):  # noqa: E743 (stable name)
+    return _f(name, "int", lo, hi, unit, meaning, required, default, None, code)
+
+
+def B(name, meaning, default=False):
+    return _f(name, "bool", None, None, "", meaning, False, default)
+
+
+def S(name, lo, hi, meaning, required=False):
+    return _f(name, "str", lo, hi, "chars", meaning, required)
+
+
+def H(name, lo, hi, meaning, required=False):
+    return _f(name, "hex", lo, hi, "hex digits", meaning, required)
+
+
+def N(name, values, meaning, required=False, default=None):
+    return _f(name, "enum", None, None, "", meaning, required, default, tuple(values))
+
+
+def L(name, lo, hi, item, meaning, required=False, code=E):
+    return _f(name, "list", lo, hi, "items", meaning, required, None, item, code)
+
+
+def O(name, fields, meaning, required=False):  # noqa: E743 (stable name)
+    return _f(name, "obj", None, None, "", meaning, required, None, tuple(fields))
+
+
+REASON = S("override_reason", 1, REASON_MAX, "why the clinician overrides a soft limit (logged as its CRC)")
+STEP = O("step", (
+    I("day", -1, 6, "weekday", "weekday 0=Monday..6, or -1 for every day", default=-1),
+    I("effect_min", 0, 1439, "min", "local time of day the new rate takes full effect", required=True),
+    I("dose_ng_day", 1, DOSE_NG_DAY_MAX, "ng/day", "dose rate from the effect time on", required=True),
+    N("shape", ("ramp", "step"), "ramp: linear over lead_min up to the effect time; step: at effect - lead",
+      default="ramp"),
+), "one flex step")
+PERIODIC_BOLUS = O("bolus", (
+    I("at_min", 0, 1439, "min", "local start time of the periodic bolus", default=0),
+    I("day", -1, 6, "weekday", "weekday 0=Monday..6, or -1 for every day", default=-1),
+    I("duration_min", 1, pm.BOLUS_MAX_DURATION_MIN, "min", "duration", required=True),
+    I("dose_ng", 1, pm.DOSE_MAX_NG_DAY, "ng", "drug per bolus", required=True),
+    I("rate_ng_day", 1, pm.DOSE_MAX_NG_DAY * 1440, "ng/day",
+      "exact rate of an already-normalised bolus (programme_get); must match dose_ng"),
+), "one periodic bolus")
+PROGRAMME = O("programme", (
+    N("mode", ("continuous", "flex"), "continuous: one rate; flex: steps by time of day", required=True),
+    I("lead_min", 0, pm.LEAD_MAX_MIN, "min", "changes start this long before their effect time (label: 2 h)",
+      default=pm.LEAD_DEFAULT_MIN),
+    I("dose_ng_day", 1, DOSE_NG_DAY_MAX, "ng/day", "the rate; required in continuous mode"),
+    L("steps", 1, pm.MAX_STEPS_TOTAL, STEP, "flex steps; required in flex mode", code="E_STEP_COUNT"),
+    L("boluses", 0, pm.MAX_PERIODIC_BOLUSES, PERIODIC_BOLUS, "periodic boluses on top of the basal rate"),
+), "the therapy programme", required=True)
+PROFILE = O("profile", (
+    N("indication", sorted(clinical.RULES), "origin of spasticity; selects the label's dose rules",
+      required=True),
+    N("age_group", sorted(clinical.AGE_GROUPS), "age group; adult by default for spinal and cerebral"),
+    N("phase", clinical.PHASES, "titration or maintenance (refill-time caps)", default="titration"),
+    L("risk", 0, len(clinical.RISK_FLAGS), N("flag", clinical.RISK_FLAGS, "withdrawal risk flag"),
+      "withdrawal-risk flags shown on every status"),
+    I("implant_t_s", -(1 << 30), 1 << 30, "s", "implant time (pump epoch)"),
+    I("initial_ng_day", 1, clinical.INITIAL_MAX_NG_DAY, "ng/day",
+      "initial daily dose, the ceiling of a restart after a drug holiday"),
+), "the patient profile", required=True)
+KEYS = O("keys", tuple(H(r, KEY_HEX_MIN, KEY_HEX_MAX, "%s key, hex (>= 16 bytes)" % r) for r in ROLES),
+         "role -> key")
+HASH = H("hash", 16, 16, "the hash the stage returned", required=True)
+NO_ARGS = ()
+
+COMMAND_ARGS = {
+    "hello": NO_ARGS,
+    "status": NO_ARGS,
+    "auth_begin": (N("role", ROLES, "role to log in as", required=True),),
+    "auth": (N("role", ROLES, "role of the pending challenge", required=True),
+             H("mac", 64, 64, 'HMAC-SHA256(key_role, nonce_hex + "|" + role)', required=True)),
+    "logout": NO_ARGS,
+    "programme_get": NO_ARGS,
+    "programme_stage": (
+        PROGRAMME,
+        I("confirm_ratio", 200, MAX_ID, "%", "echo of the percentage the pump states for a > 2x change"),
+        REASON,
+        B("restart", "restart at the profile's initial_ng_day after a drug holiday"),
+        B("restore", "restore the highest dose of the last 30 days (needs override_reason)"),
+    ),
+    "programme_commit": (HASH,),
+    "refill_stage": (
+        I("withdrawn_nl", 0, WITHDRAWN_NL_MAX, "nL", "volume withdrawn from the reservoir", required=True),
+        I("added_nl", 0, ADDED_NL_MAX, "nL", "volume filled", required=True),
+        I("conc_ug_ml", pm.CONC_MIN_UG_ML, pm.CONC_MAX_UG_ML, "mcg/mL",
+          "concentration filled; absent: the current one", code="E_CONC"),
+    ),
+    "refill_commit": (HASH,),
+    "bolus": (
+        N("kind", ("single", "prime"), "single: a dose; prime: fill catheter and pathway", default="single"),
+        I("dose_ng", 1, pm.DOSE_MAX_NG_DAY, "ng", "bolus dose; required for kind single"),
+        I("duration_min", 1, pm.BOLUS_MAX_DURATION_MIN, "min", "bolus duration; required for kind single"),
+        I("volume_nl", 1, pm.CATHETER_MAX_NL + 200000, "nL",
+          "prime volume; absent: catheter_nl + the pump's pathway"),
+    ),
+    "patient_bolus": NO_ARGS,
+    "bolus_cancel": NO_ARGS,
+    "stop": NO_ARGS,
+    "resume": NO_ARGS,
+    "alarms_list": NO_ARGS,
+    "alarms_clear": (L("names", 1, len(ALARM_NAMES), N("name", ALARM_NAMES, "alarm name"),
+                       "alarms to clear; absent: all"),),
+    "alarms_silence": (I("duration_min", 1, 1440, "min", "silence the tones this long", default=60),),
+    "alarms_test": NO_ARGS,
+    "log_read": (I("first_seq", 0, MAX_ID, "seq", "first entry to read", default=0),
+                 I("max_n", 1, 24, "entries", "entries per reply", default=24)),
+    "time_get": NO_ARGS,
+    "time_set": (I("t_s", 0, MAX_ID, "s", "new pump time (pump epoch 2024-01-01Z)", required=True),
+                 S("reason", 1, REASON_MAX, "why, for a step over %d s once the clock is set" % MAX_CLOCK_STEP_S)),
+    "settings_get": NO_ARGS,
+    "settings_set": (
+        I("low_res_nl", pm.LOW_RES_MIN_NL, pm.LOW_RES_MAX_NL, "nL", "low-reservoir alarm threshold",
+          code="E_THRESHOLD_RANGE"),
+        I("catheter_nl", CATHETER_MIN_NL, pm.CATHETER_MAX_NL, "nL", "catheter volume (prime and bridge)"),
+        I("utc_offset_s", -14 * 3600, 14 * 3600, "s", "local time minus UTC (flex steps run on local time)"),
+        I("pb_dose_ng", 0, pm.DOSE_MAX_NG_DAY // 4, "ng", "patient bolus dose; 0 disables patient boluses"),
+        I("pb_duration_min", 1, 120, "min", "patient bolus duration"),
+        I("pb_lockout_min", PB_LOCKOUT_MIN_MIN, 1440, "min", "minimum interval between patient boluses"),
+        I("pb_max_24h", 0, 24, "boluses", "patient boluses allowed in 24 h"),
+    ),
+    "profile_get": NO_ARGS,
+    "profile_set": (PROFILE,),
+    "provision": (KEYS,),
+    "sim_warp": (I("seconds", 1, MAX_WARP_S, "s", "advance the pump clock by this much", required=True),),
+    "sim_fault": (
+        N("fault", SIM_FAULTS, "fault to inject", required=True),
+        I("nah", 1, CAPACITY_NAH, "nAh", "battery_drain: charge to drain"),
+        I("writes", 1, 1000, "writes", "flash_fail: failing writes", default=1),
+        I("after_bytes", 0, 100000, "bytes", "power_loss: bytes of the next state write that land", default=16),
+        I("ppm", 0, 1000000, "ppm", "serial_noise: bit flips per million bytes", default=0),
+        I("count", 1, 1000, "strokes", "motor_stall: strokes that stall", default=1),
+    ),
+    "sim_reset": NO_ARGS,
+}
+
+
+def _show(v):
+    # Short JSON rendering of an offending value for the error detail.
+    try:
+        text = canonical_json(v).decode()
+    except Exception:
+        text = "?"
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def describe(f):
+    """What a field accepts, e.g. 'integer 1..1440 min', for error details and docs."""
+    k = f[KIND]
+    if k == "int":
+        return "integer %d..%d %s" % (f[LO], f[HI], f[UNIT])
+    if k == "bool":
+        return "true or false"
+    if k == "str":
+        return "text of %d..%d printable characters (up to U+FFFF)" % (f[LO], f[HI])
+    if k == "hex":
+        if f[LO] == f[HI]:
+            return "%d hex digits" % f[LO]
+        return "%d..%d hex digits" % (f[LO], f[HI])
+    if k == "enum":
+        return "one of " + ", ".join(f[SUB])
+    if k == "list":
+        return "list of %d..%d (%s)" % (f[LO], f[HI], describe(f[SUB]))
+    return "object {%s}" % ", ".join(s[NAME] for s in f[SUB])
+
+
+def _bad(path, v, f, why=None, code=E):
+    raise PumpError(code, "%s=%s: %s; expected %s" % (path, _show(v), why or "wrong type", describe(f)))
+
+
+def check_value(f, v, path):
+    """Raise PumpError naming `path` unless `v` fits field `f` (recursively)."""
+    k = f[KIND]
+    if k == "int":
+        if type(v) is not int:   # type(True) is bool on both runtimes: a bool is not an int
+            _bad(path, v, f)
+        if v < f[LO] or v > f[HI]:
+            _bad(path, v, f, "out of range", f[CODE])
+    elif k == "bool":
+        if v is not True and v is not False:
+            _bad(path, v, f)
+    elif k == "str" or k == "hex":
+        if type(v) is not str:
+            _bad(path, v, f)
+        if len(v) < f[LO] or len(v) > f[HI]:
+            _bad(path, v, f, "wrong length", f[CODE])
+        if k == "hex":
+            for ch in v:
+                if ch not in "0123456789abcdefABCDEF":
+                    _bad(path, v, f, "not hex")
+        else:
+            # Text: printable, up to U+FFFF. MicroPython keeps an escaped surrogate pair as two
+            # characters, CPython as one (jsonstrict.py): refusing both keeps lengths and the
+            # logged CRC of the text the same on both runtimes.
+            for ch in v:
+                o = ord(ch)
+                if o < 0x20 or o == 0x7F or 0xD800 <= o <= 0xDFFF or o > 0xFFFF:
+                    _bad(path, v, f, "control character or character above U+FFFF")
+    elif k == "enum":
+        if type(v) is not str or v not in f[SUB]:
+            _bad(path, v, f, "not allowed")
+    elif k == "list":
+        if type(v) is not list:
+            _bad(path, v, f)
+        if len(v) < f[LO] or len(v) > f[HI]:
+            _bad(path, v, f, "%d items" % len(v), f[CODE])
+        for i in range(len(v)):
+            check_value(f[SUB], v[i], "%s[%d]" % (path, i + 1))
+    else:
+        if type(v) is not dict:
+            _bad(path, v, f)
+        check_fields(f[SUB], v, path + ".")
+
+
+def check_fields(fields, obj, prefix=""):
+    """Check an object's members: unknown names refused, required ones present, each value valid."""
+    for key in obj:
+        for f in fields:
+            if f[NAME] == key:
+                break
+        else:
+            allowed = ", ".join(f[NAME] for f in fields) or "none"
+            raise PumpError(E, "%s%s: unknown argument; allowed: %s" % (prefix, _show(key)[1:-1][:32], allowed))
+    for f in fields:
+        name = f[NAME]
+        if name in obj:
+            check_value(f, obj[name], prefix + name)
+        elif f[REQUIRED]:
+            raise PumpError(E, "%s%s: missing; expected %s" % (prefix, name, describe(f)))
+
+
+def check_args(cmd, args):
+    """The check the firmware runs on every request before its handler. Raises PumpError
+    (E_BAD_ARGS, or the field's specific code for a range) naming the field, range and unit."""
+    fields = COMMAND_ARGS.get(cmd)
+    if fields is None:
+        raise PumpError("E_UNKNOWN_CMD", cmd[:32] if type(cmd) is str else "?")
+    if args is None:
+        args = {}
+    if type(args) is not dict:
+        raise PumpError(E, "args must be an object")
+    check_fields(fields, args)
+
+
+def field_dict(f):
+    """A field as a dict (host --json, docs): name, kind, lo, hi, unit, required, default, meaning,
+    code, and `values` (enum), `item` (list) or `fields` (obj)."""
+    d = {"name": f[NAME], "kind": f[KIND], "lo": f[LO], "hi": f[HI], "unit": f[UNIT], "required": f[REQUIRED],
+         "default": f[DEFAULT], "meaning": f[MEANING], "code": f[CODE]}
+    k = f[KIND]
+    if k == "enum":
+        d["values"] = list(f[SUB])
+    elif k == "list":
+        d["item"] = field_dict(f[SUB])
+    elif k == "obj":
+        d["fields"] = [field_dict(s) for s in f[SUB]]
+    return d

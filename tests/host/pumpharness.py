@@ -90,15 +90,22 @@ class Plant:
         self.rt = None
         self.boots = 0
         self.boot_frames = b""
+        self.elapsed0 = 0           # physical seconds before the current boot
+
+    def elapsed_s(self):
+        """Physical time since the first power-up (no clock setting moves it)."""
+        return self.elapsed0 + (self.hal.mono_s if self.hal is not None else 0)
 
     def rtc_s(self):
-        return self.rtc0 + (self.hal.mono_s if self.hal is not None else 0)
+        return self.hal.rtc_s() if self.hal is not None else self.rtc0
 
     def boot(self, down_s=0):
         """Power up (again): monotonic restarts at 0, the RTC goes on; the simulated HAL reseeds its
         RNG identically on every boot (the worst random source: challenges must not repeat anyway)."""
         if self.hal is not None:
-            self.rtc0 = self.rtc0 + self.hal.mono_s + down_s
+            self.elapsed0 += self.hal.mono_s + down_s
+            # the battery-backed RTC goes on (the firmware may have set it: time_set, sim_warp)
+            self.rtc0 = self.hal.rtc_s() + down_s
         self.flash.fail_writes = 0
         self.flash.tear_next_write_after = None
         self.hal = CountingHal(self, start_t_s=self.rtc0, flash=self.flash, seed=self.seed)

@@ -5,19 +5,17 @@ right after the operation returned; reboot on the same flash and check against t
 (tests/host/pumpref.py), not against the firmware's own functions:
 - it boots and answers;
 - the therapy (daily dose, concentration) is the one before or the one after the operation;
-- the state is reachable by a reset from the state before or after (tests/fw/fsm_spec.py);
+- the state is reachable by a reset from the state before or after (tests/host/fsm_relation.py);
 - the event log (decoded from the flash bytes) agrees with the state;
 - the reservoir estimate is never above the truth (fills minus strokes counted at the HAL);
 - latched alarms are kept; an operation that returned is on flash (persist before acknowledge).
 `make cuts` prints the counts (cut points tried, divergences).
 """
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fw"))
-import fsm_spec  # noqa: E402
+import fsm_relation  # noqa: E402
 import pumpref  # noqa: E402
 from flash import PowerLoss  # noqa: E402
 from pumpharness import KEYS, Host, Plant  # noqa: E402
@@ -204,7 +202,7 @@ def _check(name, before, after, new, rig, acked):
     if not ok_conc:
         return "conc %d, before %d, after %d" % (new["conc"], before["conc"], after["conc"])
     srcs = (after["state"],) if acked else (before["state"], after["state"])
-    if not any(fsm_spec.allowed(s, new["state"], "reboot") for s in srcs):
+    if not any(fsm_relation.allowed(s, new["state"], "reboot") for s in srcs):
         return "state %s after a reset from %s" % (new["state"], "/".join(srcs))
     must_keep = after["alarms"] if acked else before["alarms"]
     lost = {a for a in must_keep if a != "low_reservoir"} - new["alarms"]
@@ -231,7 +229,7 @@ def _check(name, before, after, new, rig, acked):
 @pytest.mark.parametrize("op", sorted(OPS))
 def test_cut_at_every_write(op):
     """Independent oracle: before/after observed through the protocol, the log decoded from flash
-    bytes with zlib (pumpref.parse_log), truth from HAL-counted strokes, resets from fsm_spec."""
+    bytes with zlib (pumpref.parse_log), truth from HAL-counted strokes, resets from fsm_relation."""
     n, div = run_op(op)
     FIGURES[op] = (n, len(div))
     if os.environ.get("CUTS_FIGURES"):

@@ -2,7 +2,7 @@
 driven THROUGH THE PROTOCOL with signed frames like pumpctl, under commands of every role (valid,
 invalid, unauthenticated, forged, replayed), ticks, warps, power cuts at any flash write, reboots,
 faults and clock changes. After every step the pump is checked against tests/host/pumpref.py (an
-oracle that calls no firmware function) and tests/fw/fsm_spec.py (a state table written from the
+oracle that calls no firmware function) and tests/host/fsm_relation.py (a state table written from the
 requirements, not from fsm.ROWS).
 
 Profiles (HYPOTHESIS_STATEFUL env var): "ci" (default, derandomised, bounded: part of make test),
@@ -11,22 +11,20 @@ Every step is logged with note() as a pumpctl-like transcript, so a shrunk failu
 """
 import os
 import re
-import sys
 
 import pytest
 from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fw"))
-import fsm_spec  # noqa: E402
+import fsm_relation  # noqa: E402
 import pumpref  # noqa: E402
 from pumpharness import KEYS, Host, Plant  # noqa: E402
 
-STATS = {"examples": 0, "steps": 0, "checks": 0, "cuts": 0, "reboots": 0, "strokes": 0}
+STATS = {"examples": 0, "steps": 0, "checks": 0, "integral_checks": 0, "cuts": 0, "reboots": 0, "strokes": 0}
 
 PROFILES = {
-    "ci": dict(max_examples=25, stateful_step_count=30),
+    "ci": dict(max_examples=60, stateful_step_count=30),
     "mutation": dict(max_examples=6, stateful_step_count=20),
     "long": dict(max_examples=2000, stateful_step_count=60),
 }
@@ -69,7 +67,7 @@ PROGRAMMES = [
 HOSTILE = st.recursive(
     st.none() | st.booleans() | st.integers(-(1 << 65), 1 << 65) | st.text(max_size=6),
     lambda k: st.lists(k, max_size=3) | st.dictionaries(st.text(max_size=5), k, max_size=3), max_leaves=6)
-AUTH_MODES = st.sampled_from(["session", "session", "session", "none", "badmac", "stale"])
+AUTH_MODES = st.sampled_from(["session"] * 5 + ["asis", "asis", "none", "badmac", "stale"])
 
 
 def _pct(detail):
@@ -88,13 +86,14 @@ class PumpMachine(RuleBasedStateMachine):
         self.logins = []            # (auth_begin raw, auth raw) of successful logins
         self.old_sessions = []
         self.fails = {"patient": 0, "clinician": 0, "service": 0}
-        self.locked_until = {}      # role -> RTC second when the documented lockout ends
+        self.locked_until = {}      # role -> physical second (Plant.elapsed_s) when the documented lockout ends
         self.sess_last_mono = None
         self.obs = None
         self.truth_fill_nl = 0
         self.strokes_at_fill = 0
         self.epoch = None           # (t0, strokes0, programme, conc, utc) for the exact integral check
         self.staged = None
+        self.step_dt = 0
         STATS["examples"] += 1
 
     # ---- helpers -------------------------------------------------------------------------
@@ -137,6 +136,11 @@ class PumpMachine(RuleBasedStateMachine):
     def send(self, cmd, args, mode="session"):
         """Send one command with the given auth mode; check the auth invariants on the reply."""
         h = self.host
+        roles = pumpref.ROLES.get(cmd)
+        if mode == "session" and roles and (not self.session_valid() or h.session[0] not in roles):
+            self._login(roles[0], True)          # pumpctl logs in as the role the command needs
+        if mode == "asis":                       # whatever session is live (may be the wrong role)
+            mode = "session"
         sess = h.session
         if mode == "stale" and self.old_sessions:
             sess = self.old_sessions[-1]
@@ -163,8 +167,9 @@ class PumpMachine(RuleBasedStateMachine):
             if roles:
                 assert valid, "%s accepted without a valid fresh session (mode %s)" % (cmd, mode)
                 assert h.session[0] in roles, "%s accepted for role %s" % (cmd, h.session[0])
-        if valid and r != "CUT" and roles:
-            self.sess_last_mono = self.plant.hal.mono_s
+        framing = r != "CUT" and not r["ok"] and r["err"]["code"].startswith("E_FRAME")
+        if valid and r != "CUT" and roles and not framing:
+            self.sess_last_mono = self.plant.hal.mono_s     # an authenticated frame refreshes the session
             if h.session[0] not in roles:
                 assert not r["ok"] and r["err"]["code"] == "E_ROLE", r
         if mode == "session" and sess is not None and not valid and r != "CUT" and roles:
@@ -199,12 +204,12 @@ class PumpMachine(RuleBasedStateMachine):
             require("alarm_kept", not lost, "latched alarm(s) lost: %s (cause %s%s)" % (sorted(lost), cause, ", cut" if cut else ""))
         # the state machine took only transitions the spec allows
         if cut:
-            ok = fsm_spec.allowed(before["state"], new["state"], "reboot") or any(
-                fsm_spec.allowed(x, new["state"], "reboot") for x in fsm_spec.reachable(before["state"], cause))
+            ok = fsm_relation.allowed(before["state"], new["state"], "reboot") or any(
+                fsm_relation.allowed(x, new["state"], "reboot") for x in fsm_relation.reachable(before["state"], cause))
         else:
             acc = r is not None and r != "CUT" and r["ok"]
             c = cause if acc else "time"
-            ok = fsm_spec.allowed(before["state"], new["state"], c)
+            ok = fsm_relation.allowed(before["state"], new["state"], c)
         require("fsm", ok, "transition %s -> %s by %s is not in the spec" % (before["state"], new["state"], cause))
         # therapy after a cut: the last committed state or the one being committed
         if cut:
@@ -236,9 +241,18 @@ class PumpMachine(RuleBasedStateMachine):
         require("reservoir", new["reservoir_nl"] <= truth, "estimate %d nL > true %d nL" % (new["reservoir_nl"], truth))
         # the pump clock follows real time across resets (no down time in this harness)
         if cut or cause == "reboot":
-            require("clock", new["t_s"] == before["t_s"], "clock after reset %d, before %d" % (new["t_s"], before["t_s"]))
+            want = before["t_s"] + self.step_dt
+            require("clock", new["t_s"] == want, "clock after reset %d, expected %d" % (new["t_s"], want))
         self.check_integral(cause, r, before, new, cut)
+        self.step_dt = 0
         STATS["checks"] += 1
+        k = "step_" + cause
+        STATS[k] = STATS.get(k, 0) + 1
+        k = "state_" + new["state"]
+        STATS[k] = STATS.get(k, 0) + 1
+        if r not in (None, "CUT"):
+            k = "ok_" + cause if r["ok"] else "refused_" + r["err"]["code"]
+            STATS[k] = STATS.get(k, 0) + 1
         STATS["strokes"] = max(STATS["strokes"], self.plant.strokes)
         self.obs = new
 
@@ -256,6 +270,7 @@ class PumpMachine(RuleBasedStateMachine):
             return
         exact = pumpref.volume_nl(prog, t0, new["t_s"], conc, utc)
         got = (self.plant.strokes - s0) * pumpref.STROKE_NL
+        STATS["integral_checks"] += 1
         require("integral", abs(got - exact) <= pumpref.STROKE_NL,
                 "delivered %d nL over [%d, %d], exact %s nL" % (got, t0, new["t_s"], float(exact)))
 
@@ -292,14 +307,15 @@ class PumpMachine(RuleBasedStateMachine):
     def _login(self, role, good, record=True):
         key = KEYS.get(role)
         h = self.host
-        rtc = self.plant.rtc_s()
+        rtc = self.plant.elapsed_s()
         model_locked = rtc < self.locked_until.get(role, 0) - 1
         if role == "service":
             from auth import dev_service_key
             key = dev_service_key("SIM00001").hex()
-        if self.host.session is not None:
-            self.old_sessions.append(self.host.session)
+        prev = h.session
         nonce, r, frames = h.login(role, key, good is not False)
+        if h.session is not prev and prev is not None:
+            self.old_sessions.append(prev)      # a new successful login ends the old session
         if nonce is not None:
             require("nonce", nonce not in self.nonces, "challenge nonce %s repeated" % nonce)
             self.nonces.add(nonce)
@@ -315,14 +331,12 @@ class PumpMachine(RuleBasedStateMachine):
                 ls = pumpref.lock_s(self.fails[role])
                 if ls:
                     self.locked_until[role] = rtc + ls
-            h.session = None
         elif h_ok:
             self.fails[role] = 0
             self.sess_last_mono = self.plant.hal.mono_s
             if record:
                 self.logins.append(frames)
         else:
-            h.session = None
             if self.fails[role] < pumpref.LOCK_AFTER and nonce is not None:
                 raise AssertionError("correct %s login refused without a lockout: %s" % (role, r))
         return r
@@ -333,14 +347,23 @@ class PumpMachine(RuleBasedStateMachine):
         r = self._login(role, good)
         self.after("login", r, s0)
 
-    @rule()
-    def logout(self):
+    @rule(holder=st.booleans())
+    def logout(self, holder):
+        """Issue 8 defect 9: only the session holder (a signed logout) or a new successful login ends a
+        session; an unauthenticated logout leaves it running."""
         s0 = self.plant.strokes
-        r, _ = self.host.send("logout", {}, signed=False)
-        self.check_reply(r)
-        if self.host.session is not None:
-            self.old_sessions.append(self.host.session)
-        self.host.session = None
+        sess = self.host.session
+        if holder and sess is not None:
+            valid = self.session_valid()
+            r, _ = self.host.send("logout", {}, signed=True)
+            self.check_reply(r)
+            if r != "CUT" and r["ok"]:
+                require("auth", valid, "logout signed by an expired session accepted")
+                self.old_sessions.append(sess)
+                self.host.session = None
+        else:
+            r, _ = self.host.send("logout", {}, signed=False)
+            self.check_reply(r)
         self.after("logout", r, s0)
 
     @precondition(lambda self: self.signed)
@@ -362,9 +385,6 @@ class PumpMachine(RuleBasedStateMachine):
         f1, f2 = self.logins[i % len(self.logins)]
         cmdraw = self.signed[j % len(self.signed)]
         s0 = self.plant.strokes
-        if self.host.session is not None:
-            self.old_sessions.append(self.host.session)
-        self.host.session = None
         rs = []
         for raw in (f1, f2, cmdraw):
             replies, cut = self.host.raw(raw, tag="> (replayed)")
@@ -383,7 +403,7 @@ class PumpMachine(RuleBasedStateMachine):
             self.fails[role] += 1
             ls = pumpref.lock_s(self.fails[role])
             if ls:
-                self.locked_until[role] = self.plant.rtc_s() + ls
+                self.locked_until[role] = self.plant.elapsed_s() + ls
         require("replay", not rs[2]["ok"], "replayed command accepted after a replayed login")
         self.after("replay", None, s0)
 
@@ -448,6 +468,20 @@ class PumpMachine(RuleBasedStateMachine):
         r = self.send(cmd, args, mode)
         self.after(cmd, r, s0, cut=r == "CUT")
 
+    @rule(then=st.sampled_from(["resume", "stop", "bolus", "bolus_cancel", "patient_bolus", "reboot", "clear"]),
+          mode=AUTH_MODES)
+    def stall_then(self, then, mode):
+        """A motor stall during delivery (critical alarm), then one command or a reset: the states a
+        latched alarm must hold are reached in every bounded run, not left to chance."""
+        self.fault("motor_stall", 3, "session")
+        self.tick(600, None)
+        if then == "reboot":
+            self.reboot(0)
+        elif then == "clear":
+            self.alarms_clear(["motor_stall"], mode, None)
+        else:
+            self.therapy(then, 50000, mode, None)
+
     @rule(names=st.sampled_from([None, ["motor_stall"], ["low_reservoir", "motor_stall", "memory_critical",
                                  "reservoir_empty"], True, 1, 2147483648, False, 0, "x", {}, [1], []]),
           mode=AUTH_MODES, cut=st.none() | st.tuples(st.integers(0, 2), st.integers(0, 300)))
@@ -499,6 +533,7 @@ class PumpMachine(RuleBasedStateMachine):
     def tick(self, dt, cut):
         s0 = self.plant.strokes
         self.plant.hal.advance_s(dt)
+        self.step_dt = dt              # real time passed in this step (the RTC follows it)
         self.arm(cut)
         self.tx.append("! tick +%d s" % dt)
         from flash import PowerLoss
@@ -516,6 +551,8 @@ class PumpMachine(RuleBasedStateMachine):
         if mode == "session" and (self.host.session is None or self.host.session[0] != "service"):
             self._login("service", True)
         r = self.send("sim_warp", {"seconds": secs}, mode)
+        if mode == "session":
+            self._login("clinician", True)   # back to the clinician's session
         self.after("warp", r, s0)
 
     @rule(fault=st.sampled_from(["motor_stall", "battery_drain", "serial_noise"]), n=st.sampled_from([1, 3, 10 ** 9]),
@@ -526,6 +563,8 @@ class PumpMachine(RuleBasedStateMachine):
             self._login("service", True)     # the test rig's service session (pumpctl sim ...)
         args = {"fault": fault, {"motor_stall": "count", "battery_drain": "nah", "serial_noise": "ppm"}[fault]: n}
         r = self.send("sim_fault", args, mode)
+        if mode == "session":
+            self._login("clinician", True)
         self.after("sim_fault", r, s0)
 
     @rule(down=st.sampled_from([0]))
@@ -549,7 +588,7 @@ PumpMachine.TestCase.settings = settings(
 @pytest.mark.oracle("model")
 def test_pump_stateful_model():
     """Independent oracle: tests/host/pumpref.py (Fraction integral, documented roles, lockout,
-    log format) and tests/fw/fsm_spec.py (state table from the requirements)."""
+    log format) and tests/host/fsm_relation.py (state table from the requirements)."""
     PumpMachine.TestCase("runTest").runTest()
     if os.environ.get("STATEFUL_FIGURES"):
         print("\nstateful figures: %s" % STATS)

@@ -224,7 +224,7 @@ def _check(name, before, after, new, rig, acked):
     return None
 
 
-@pytest.mark.req("VER-POWERLOSS")
+@pytest.mark.req("VER-POWERLOSS", "STORE-ATOMIC", "SAFE-PERSIST-ALARM", "SAFE-LOG-AGREES", "RESET-ERR-LOW")
 @pytest.mark.oracle("model")
 @pytest.mark.parametrize("op", sorted(OPS))
 def test_cut_at_every_write(op):

@@ -584,7 +584,9 @@ PumpMachine.TestCase.settings = settings(
     suppress_health_check=list(HealthCheck), **PROFILES[PROFILE])
 
 
-@pytest.mark.req("VER-STATEFUL")
+@pytest.mark.req("VER-STATEFUL", "SAFE-PERSIST-ALARM", "SAFE-LOG-AGREES", "SAFE-FSM-SPEC", "RESET-ERR-LOW",
+                 "CORE-STROKE-BOUND", "ALM-STALL", "AUTH-REQUIRED", "AUTH-REPLAY", "AUTH-ROLES", "AUTH-NONCE-REBOOT",
+                 "AUTH-LOCKOUT-REBOOT", "AUTH-SESSION-OWNER", "PROTO-NO-INTERNAL")
 @pytest.mark.oracle("model")
 def test_pump_stateful_model():
     """Independent oracle: tests/host/pumpref.py (Fraction integral, documented roles, lockout,

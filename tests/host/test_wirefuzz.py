@@ -14,8 +14,8 @@ import wirefuzz  # noqa: E402
 SLICE = int(os.environ.get("FUZZ_SLICE", "6000"))
 
 
-@pytest.mark.req("VER-FUZZ")
-@pytest.mark.oracle("differential")
+@pytest.mark.req("VER-FUZZ", "PROTO-NO-INTERNAL", "PROTO-JSON-STRICT", "LINK-CRC", "CORE-REFUSAL-NO-CHANGE")
+@pytest.mark.oracle("spec")
 def test_wire_fuzz_slice_both_runtimes():
     """Oracle: the two runtimes must agree byte for byte, and the documented error contract (no
     E_INTERNAL, no effect of a refused frame); frames and their CRCs come from zlib, not the firmware."""

@@ -240,8 +240,8 @@ def run(frames_total, seed, runtimes, batch, quiet=False):
                 if len(res["cpython"]) != len(res["micropython"]):
                     diffs.append((b"<batch>", b"%d results" % len(res["cpython"]), b"%d" % len(res["micropython"])))
             done += len(frames)
-            if not quiet and done % (batch * 20) == 0:
-                print("  ... %d frames" % done, flush=True)
+            if not quiet and done % 100000 < batch:
+                print("  ... %d frames: %s" % (done, "; ".join(s.line() for s in stats.values())), flush=True)
     finally:
         if node is not None:
             try:

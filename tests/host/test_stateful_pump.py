@@ -567,9 +567,11 @@ class PumpMachine(RuleBasedStateMachine):
             self._login("clinician", True)
         self.after("sim_fault", r, s0)
 
-    @rule(down=st.sampled_from([0]))
+    @rule(down=st.sampled_from([0, 0, 60, 3600, 86400]))
     def reboot(self, down):
+        """A reset after `down` seconds without power: the RTC keeps counting, no stroke happens."""
         s0 = self.plant.strokes
+        self.step_dt = down
         self.reboot_plant(down)
         self.after("reboot", None, s0)
 

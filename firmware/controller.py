@@ -156,9 +156,7 @@ class Controller:
         # Drug the bolus gave (its overrides up to now), as volume: label ng * 1000 / (mcg/mL).
         ng_s = 0
         for t0, t1, rate, _ in self.ledger.overrides:
-            end = t1 if t1 < self._now else self._now
-            if end > t0:
-                ng_s += rate * (end - t0)
+            ng_s += rate * max(0, min(t1, self._now) - t0)
         self.ledger.clear_overrides(self._now)
         self._log("bolus_end", ng_s * 1000 // (pm.DAY_S * self.conc_ug_ml),
                   1 if self._trigger == "bolus_cancel" else 0)
@@ -344,12 +342,9 @@ class Controller:
                                  or self.hal.flash.read("state.b") is not None)
         mono = self.hal.monotonic_s()
         rtc = self.hal.rtc_s()
+        # Log entries newer than the committed state describe changes a cut rolled back.
+        discard_failed = d is not None and "log_seq" in d and self.log.discard_after(d["log_seq"]) < 0
         if d is not None:
-            if "log_seq" in d:
-                try:
-                    self.log.discard_after(d["log_seq"])
-                except PumpError:
-                    self.alarms.raise_("memory", mono)
             for k in self.PERSIST:
                 if k in d and k != "keyring":
                     setattr(self, k, d[k])
@@ -374,6 +369,8 @@ class Controller:
             self.strokes_fill += extra
             # (time of the last saved state, volume assumed delivered since: eventlog.ARGS)
             self._log("reset_unclean", d["t_s"], extra * self.stroke_nl)
+            if discard_failed:   # the log may hold entries the state does not: say so
+                self.raise_alarm("memory", t_boot)
         else:
             t_boot = rtc if rtc is not None else 0
             self._now = t_boot

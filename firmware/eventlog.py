@@ -204,7 +204,8 @@ class EventLog:
 
         Boot calls this with the log seq the committed state reached: entries appended after
         the last state save describe changes a power cut rolled back (issue 8, defect 3).
-        Idempotent, so a cut during it is finished by the next boot. Returns how many."""
+        Idempotent, so a cut during it is finished by the next boot. Returns how many, or -1
+        if a flash write failed (the caller raises the memory alarm)."""
         n = 0
         if seq < 0:
             seq = 0
@@ -215,8 +216,8 @@ class EventLog:
             if self._read_rec(s) is not None:
                 try:
                     self.flash.write_at(self.name, (s % self.capacity) * REC_LEN, zero)
-                except OSError as e:
-                    raise PumpError("E_FLASH", "event discard: %s" % e)
+                except OSError:
+                    return -1
                 n += 1
             s -= 1
         if self.last_seq > seq:

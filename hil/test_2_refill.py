@@ -24,7 +24,9 @@ def test_refill_discrepancy_over_14_5_percent_is_flagged(dut):
         assert abs(st["discrepancy_permille"] - abs(permille)) <= 1, (permille, st)
         assert st["bridge"] is None  # same concentration: no bridge
     res = dut.request("refill_commit", {"hash": st["hash"]})
-    assert res["reservoir_nl"] == 20000000
+    # The programmed volume not yet given as a whole stroke stays counted (the estimate errs low
+    # by less than a stroke): exactly 20 mL only if no pump second passed since the warp ended.
+    assert 20000000 - 250 < res["reservoir_nl"] <= 20000000, res
     assert dut.status()["state"] == "infusing"
     assert [e[2] for e in dut.log()].count("refill") == 2
 

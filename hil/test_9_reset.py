@@ -51,13 +51,15 @@ def test_factory_reset_erases_state_log_and_keys_and_keeps_the_clock(dut):
 @pytest.mark.req("HIL-KNOWN-STATE")
 def test_pump_runs_therapy_again_after_factory_reset_and_a_warped_clock_is_kept(dut):
     """Proves a reset pump is fully usable (keys provisioned again, fill, programme, infusing) and
-    that the fixture keeps pump time monotonic: after a day of sim_warp the emulator's RTC is
-    behind the pump clock, so the fixture sets the clock back to where it was (as on a board
-    whose RTC does not survive a reset)."""
+    that pump time stays monotonic: after a day of sim_warp the emulators' RTC includes the warp
+    (issue 8, defect 10); on a board whose RTC does not survive a reset the fixture sets the
+    clock back to where it was."""
     start_therapy(dut, continuous(500000), 20000000, 500, midnight=False)
     dut.warp(DAY_S)
     res = dut.factory_reset()
-    assert res["clock_restored"] and res["t_after"] >= res["t_before"], res
+    assert res["t_after"] >= res["t_before"], res
+    if dut.target.name in ("emu", "mpy"):
+        assert not res["clock_restored"], res
     assert dut.client.request("time_get")["t_s"] >= res["t_before"]
     assert "clinician" not in dut.keys
     st = start_therapy(dut, continuous(400000), 10000000, 500, midnight=False)

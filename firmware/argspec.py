@@ -45,9 +45,13 @@ PB_LOCKOUT_MIN_MIN = 60
 # Design choice: clock steps. A crystal drifts ~20 ppm (under 3 min between 3-monthly refills),
 # so a sync moves the set clock by seconds to minutes. A larger step (either way) re-opens or
 # skips the 24-hour titration and bolus windows and ages the battery model: it needs a stated
-# `reason`. Moving before the pump's first boot is refused whatever the reason (issue 8:
-# t_s=0 made battery_nah read above the cell's capacity).
+# `reason`. Once set, moving before the pump's first boot is refused whatever the reason
+# (issue 8: t_s=0 made battery_nah read above the cell's capacity); the first setting of a
+# never-set clock moves the first-boot time with it (that time came from the unset clock).
 MAX_CLOCK_STEP_S = 900
+# No pump runs this firmware before 2025-01-01T00:00:00Z (pump epoch 2024-01-01): an earlier
+# time is a wrong clock, never a correction (issue 8: t_s=0 moved the clock back 2.9 years).
+CLOCK_MIN_T_S = 31622400
 DOSE_NG_DAY_MAX = 100 * pm.DOSE_MAX_NG_DAY  # type range; E_DOSE_RANGE checks the daily total
 ADDED_NL_MAX = 1000000000                  # type range; E_OVERFILL checks the model's capacity
 WITHDRAWN_NL_MAX = 2 * 40000000            # type range; the handler checks 2x this model's capacity
@@ -137,7 +141,8 @@ COMMAND_ARGS = {
     "programme_get": NO_ARGS,
     "programme_stage": (
         PROGRAMME,
-        I("confirm_ratio", 200, MAX_ID, "%", "echo of the percentage the pump states for a > 2x change"),
+        I("confirm_ratio", 0, MAX_ID, "%",
+          "echo of the percentage the pump states for a > 2x change (compared only then)"),
         REASON,
         B("restart", "restart at the profile's initial_ng_day after a drug holiday"),
         B("restore", "restore the highest dose of the last 30 days (needs override_reason)"),
@@ -169,7 +174,8 @@ COMMAND_ARGS = {
     "log_read": (I("first_seq", 0, MAX_ID, "seq", "first entry to read", default=0),
                  I("max_n", 1, 24, "entries", "entries per reply", default=24)),
     "time_get": NO_ARGS,
-    "time_set": (I("t_s", 0, MAX_ID, "s", "new pump time (pump epoch 2024-01-01Z)", required=True),
+    "time_set": (I("t_s", CLOCK_MIN_T_S, MAX_ID, "s", "new pump time (pump epoch 2024-01-01Z; from 2025-01-01)",
+                   required=True, code="E_CLOCK"),
                  S("reason", 1, REASON_MAX, "why, for a step over %d s once the clock is set" % MAX_CLOCK_STEP_S)),
     "settings_get": NO_ARGS,
     "settings_set": (

@@ -93,15 +93,22 @@ def shift_clock(ctl, t_old, t_new):
 
 
 def time_set(ctl, args, t):
-    new = args["t_s"]   # type and range: argspec (checked before any handler)
-    # argspec.MAX_CLOCK_STEP_S documents the bound; never before the first boot (battery model).
-    if new < (ctl.implant_t_s or 0):
-        raise PumpError("E_CLOCK", "t_s=%d is before the pump's first boot (%d)" % (new, ctl.implant_t_s))
+    new = args["t_s"]   # type and range (from 2025-01-01): argspec, checked before any handler
     reason = args.get("reason")
     step = new - t if new > t else t - new
-    if ctl.clock_set and step > MAX_CLOCK_STEP_S and reason is None:
-        raise PumpError("E_CLOCK", "a %d s step exceeds %d s (drift correction): resend with reason"
-                        % (step, MAX_CLOCK_STEP_S))
+    if ctl.clock_set:   # the bounds argspec.MAX_CLOCK_STEP_S documents
+        first = ctl.implant_t_s
+        if first is not None and new < first:
+            if first - new > MAX_CLOCK_STEP_S:
+                raise PumpError("E_CLOCK", "t_s=%d is before the pump's first boot (%d)" % (new, first))
+            ctl.implant_t_s = new   # a drift correction just after the first boot: older, never younger
+        if step > MAX_CLOCK_STEP_S and reason is None:
+            raise PumpError("E_CLOCK", "a %d s step exceeds %d s (drift correction): resend with reason"
+                            % (step, MAX_CLOCK_STEP_S))
+    elif ctl.implant_t_s is not None:
+        # First setting: the first-boot time was read from this unset clock; the pump's age
+        # (the battery model's input) is kept, so battery_nah never reads above capacity.
+        ctl.implant_t_s += new - t
     ctl._now = t
     ctl._log("time_set", t, new)
     if reason is not None:

@@ -30,6 +30,12 @@ _HEXD = b"0123456789abcdefABCDEF"
 
 def _string(b, i, n):
     """b[i] is the opening quote; index after the closing quote, or a str saying what is wrong."""
+    # Fast path (most strings): printable ASCII, no escape; min/max run in C on both runtimes.
+    j = b.find(b'"', i + 1)
+    if j > i:
+        seg = b[i + 1:j]
+        if not seg or (b"\\" not in seg and min(seg) >= 0x20 and max(seg) < 0x80):
+            return j + 1
     i += 1
     while i < n:
         c = b[i]

@@ -365,11 +365,12 @@ class Emulator:
             out = self.backend.feed(self.clock.now_s(), line)
             self._route(c, out)
             self._drain_notes()
-            if c.fileno() in self._clients:
-                self._interest(c)
+            self._interest(c)
 
     def _interest(self, c):
         """Read a client only while it has room: few lines queued, its replies being read."""
+        if self._clients.get(c.fileno()) is not c:   # dropped (closed socket: fileno -1)
+            return
         events = selectors.EVENT_WRITE if c.outbuf else 0
         if len(c.lines) < MAX_PENDING_LINES and len(c.outbuf) < READ_OUT_CAP:
             events |= selectors.EVENT_READ

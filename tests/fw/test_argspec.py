@@ -119,14 +119,29 @@ def test_time_set_to_zero_is_refused_and_the_battery_never_reads_above_capacity(
     # the cell's capacity (600 mAh, battery.CAPACITY_NAH)
     hal, ctl = ready_pump(CONT)
     t = ctl.now_s()
-    raises("E_CLOCK", cmd, ctl, "time_set", t_s=0)
-    raises("E_CLOCK", cmd, ctl, "time_set", t_s=0, reason="clock battery replaced")
-    assert ctl.now_s() == t
+    for clock_set in (False, True):
+        raises("E_CLOCK", cmd, ctl, "time_set", t_s=0)
+        raises("E_CLOCK", cmd, ctl, "time_set", t_s=0, reason="clock battery replaced")
+        raises("E_CLOCK", cmd, ctl, "time_set", t_s=argspec.CLOCK_MIN_T_S - 1)
+        assert ctl.now_s() == t
+        cmd(ctl, "time_set", t_s=t)
+        assert ctl.clock_set
+    # once set, never more than the drift bound before the first boot, whatever the reason...
+    first = ctl.implant_t_s
+    e = raises("E_CLOCK", cmd, ctl, "time_set", t_s=first - argspec.MAX_CLOCK_STEP_S - 1, reason="wrong year")
+    assert "first boot" in e.detail, e.detail
     assert cmd(ctl, "status")["battery_nah"] <= bat.CAPACITY_NAH
+    # ...and a drift correction to just before it makes the pump older, never younger
+    fresh_hal, fresh = make_pump()
+    cmd(fresh, "time_set", t_s=fresh.now_s())
+    cmd(fresh, "time_set", t_s=fresh.implant_t_s - argspec.MAX_CLOCK_STEP_S)
+    assert fresh.implant_t_s == fresh.now_s()
+    assert cmd(fresh, "status")["battery_nah"] <= bat.CAPACITY_NAH
 
 
 def test_clock_steps_beyond_the_bound_need_a_reason():
     hal, ctl = ready_pump(CONT)
+    cmd(ctl, "time_set", t_s=ctl.now_s())
     t = ctl.now_s()
     cmd(ctl, "time_set", t_s=t + argspec.MAX_CLOCK_STEP_S)           # drift correction: accepted
     t = ctl.now_s()
@@ -142,11 +157,19 @@ def test_clock_steps_beyond_the_bound_need_a_reason():
     assert names[-2:] == ["time_set", "override"], names
 
 
-def test_first_clock_set_is_free_but_never_before_the_first_boot():
-    hal, ctl = make_pump(rtc=False)   # no RTC: the pump starts at t=0, clock not set
-    assert not ctl.clock_set
-    cmd(ctl, "time_set", t_s=T0)
-    assert ctl.now_s() == T0 and ctl.clock_set
+def test_first_clock_setting_is_free_and_keeps_the_pumps_age():
+    # A board without an RTC starts at t=0 (2024-01-01): its first time_set must not make the
+    # battery model think the pump has run since 2024. Reference: a pump whose clock was right
+    # from its first boot, run for the same time (CPython and MicroPython alike).
+    hal, ctl = make_pump(rtc=False)
+    ref_hal, ref = make_pump(T0)
+    assert not ctl.clock_set and ctl.now_s() == 0
+    hal.advance_s(3 * DAY)
+    ref_hal.advance_s(3 * DAY)
+    cmd(ctl, "time_set", t_s=T0 + 3 * DAY)      # any step: the clock was never set
+    cmd(ref, "time_set", t_s=T0 + 3 * DAY)      # (a step of 0; each command costs the same charge)
+    assert ctl.now_s() == ref.now_s() == T0 + 3 * DAY and ctl.clock_set
+    assert cmd(ctl, "status")["battery_nah"] == cmd(ref, "status")["battery_nah"] <= bat.CAPACITY_NAH
 
 
 def test_no_e_internal_for_hostile_values_of_any_field():
@@ -203,7 +226,7 @@ REQS = {
     "test_nested_programme_fields_are_named_with_their_path": ["PROTO-ARGS-CHECK"],
     "test_time_set_to_zero_is_refused_and_the_battery_never_reads_above_capacity": ["PROTO-CLOCK-BOUND"],
     "test_clock_steps_beyond_the_bound_need_a_reason": ["PROTO-CLOCK-BOUND"],
-    "test_first_clock_set_is_free_but_never_before_the_first_boot": ["PROTO-CLOCK-BOUND"],
+    "test_first_clock_setting_is_free_and_keeps_the_pumps_age": ["PROTO-CLOCK-BOUND"],
     "test_no_e_internal_for_hostile_values_of_any_field": ["PROTO-NO-INTERNAL"],
 }
 

@@ -228,6 +228,7 @@ doc = (
 doc = doc.replace("@@VERSION@@", str(protocol.PROTOCOL_VERSION))
 doc = doc.replace("@@MAX_CLOCK_STEP_S@@", str(argspec.MAX_CLOCK_STEP_S))
 doc = doc.replace("@@MAX_LINE@@", str(protocol.MAX_LINE))
+doc = doc.replace("@@CLOCK_MIN_T_S@@", str(argspec.CLOCK_MIN_T_S)).replace("@@CLOCK_MIN_ISO@@", "2025-01-01T00:00:00Z")
 for k in ("CHALLENGE_TTL_S", "SESSION_IDLE_S", "LOCK_AFTER_FAILURES", "LOCK_BASE_S", "LOCK_MAX_S"):
     doc = doc.replace("@@%s@@" % k, str(getattr(auth, k)))
 doc = doc.replace("@@DEV_SECRET@@", auth.DEV_SECRET.decode())

@@ -160,10 +160,14 @@ def _kind_of(decorators):
     return None
 
 
-def _module_assign(tree, name):
+def _module_assign(tree, name, path=""):
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return ast.literal_eval(node.value)
+            try:
+                return ast.literal_eval(node.value)
+            except ValueError:
+                raise SystemExit("trace: %s: %s must be a literal (the trace reads it without running the "
+                                 "module)" % (path, name))
     return None
 
 
@@ -177,11 +181,11 @@ def scan_file_kinds(path, rel):
             vals = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
             module_kind = _kind_of(vals) or module_kind
     fw = {}
-    for n, k in (_module_assign(tree, "ORACLES") or {}).items():
+    for n, k in (_module_assign(tree, "ORACLES", rel) or {}).items():
         fw[n] = "oracle:" + str(k)
-    for n in _module_assign(tree, "CHANGE_DETECTORS") or ():
+    for n in _module_assign(tree, "CHANGE_DETECTORS", rel) or ():
         fw[n] = "change_detector"
-    for n in _module_assign(tree, "HOST_VS_PUMP") or ():
+    for n in _module_assign(tree, "HOST_VS_PUMP", rel) or ():
         fw[n] = "host_vs_pump"
     out = {}
     for node in tree.body:

@@ -15,7 +15,12 @@ REQS = {
     "test_a_record_with_a_foreign_magic_is_ignored": ["STORE-ATOMIC"],
     "test_valid_crc_around_bad_json_in_one_slot_falls_back_to_the_other": ["STORE-ATOMIC"],
 }
-ORACLES = {n: "spec" for n in REQS}
+ORACLES = {
+    "test_first_save_after_reopening_spares_the_newest_slot": "spec",
+    "test_save_without_load_continues_the_sequence": "spec",
+    "test_a_record_with_a_foreign_magic_is_ignored": "spec",
+    "test_valid_crc_around_bad_json_in_one_slot_falls_back_to_the_other": "spec",
+}
 
 
 def _rec(seq, obj, magic=b"PST1"):

@@ -280,3 +280,17 @@ def test_unknown_safety_id_fails(tmp_path):
     toml.write_text(toml.read_text().replace('safety = ["S-1", "S-2"]', 'safety = ["S-1", "S-2", "ZZ-9"]'))
     rc, _, _ = _run(repo)
     assert rc == 1
+
+
+@pytest.mark.req("VER-TRACE-KINDS")
+@pytest.mark.oracle("spec")
+def test_this_repo_kinds_scan_and_safety_oracles():
+    """The real repository: every test file's kind tables are literals the scan can read, and every
+    safety requirement not in the pending ledger names at least one oracle test."""
+    reqs, alias = trace.load_requirements(os.path.join(REPO, "requirements"))
+    safety, pending = trace.load_safety(os.path.join(REPO, "requirements"))
+    tests = trace.scan_tests(REPO, ["tests", "hil"])
+    kinds = trace.scan_test_kinds(REPO, ["tests", "hil"])
+    rows, _ = trace.trace(reqs, alias, tests, {}, {}, kinds, safety, pending)
+    assert not sorted((safety | pending) - set(reqs))
+    assert [r["id"] for r in rows if r.get("oracle") == "missing"] == []

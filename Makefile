@@ -45,6 +45,7 @@ help:
 	@echo "make hil-lab     HIL suite through a labgrid coordinator/exporter/place on loopback (.venv-lab)"
 	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
 	@echo "make bench       bench/*.py (CPython) and bench/mpy_*.py (MicroPython)"
+	@echo "make cuts | stateful-long [N=..] | fuzz [FRAMES=..] | mutation [MODULES=..]  verification machinery (docs/verification.md)"
 	@echo "make clean | distclean"
 
 # --- environments (re-installed only when their inputs change) -------------
@@ -166,3 +167,20 @@ distclean: clean
 .PHONY: trace
 trace: $(VENV_STAMP)
 	$(PY) tools/trace.py --reports $(REPORTS)
+
+# --- verification machinery (issue 8; docs/verification.md) ----------------------------------
+.PHONY: cuts stateful-long fuzz mutation
+# Power-loss enumeration: every flash write of each operation, every byte of it; prints counts.
+cuts: $(VENV_STAMP)
+	CUTS_FULL=1 CUTS_FIGURES=1 $(PY) -m pytest tests/host/test_powerloss_enum.py -q -s -p no:cacheprovider --timeout=3600
+# Stateful model test with a big budget (N examples x 60 steps, shrinking on); prints figures.
+N ?= 2000
+stateful-long: $(VENV_STAMP)
+	HYPOTHESIS_STATEFUL=long STATEFUL_EXAMPLES=$(N) STATEFUL_FIGURES=1 $(PY) -m pytest tests/host/test_stateful_pump.py -q -s -p no:cacheprovider --timeout=0
+# Wire fuzz: FRAMES hostile frames to the CPython and the MicroPython runtime; prints per-runtime figures.
+FRAMES ?= 1000000
+fuzz: $(VENV_STAMP) $(NODE_STAMP)
+	$(PY) tools/fuzz/wirefuzz.py --frames $(FRAMES)
+# Mutation score of firmware/ (mutmut 3.x; tools/mutation/README.md); MODULES=... to limit.
+mutation: $(VENV_STAMP)
+	$(PY) tools/mutation/run.py $(MODULES)

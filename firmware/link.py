@@ -80,7 +80,7 @@ class Link:
     def _fields(self, frame, req_id):
         if req_id is None:
             raise PumpError("E_FRAME_FIELDS", "id must be an int 0..%d" % MAX_ID)
-        for k in frame:
+        for k in sorted(frame):   # sorted: the reply names the same field on both runtimes (dict order differs)
             if k not in _REQUEST_KEYS:
                 raise PumpError("E_FRAME_FIELDS", "unexpected field %s" % k)
         cmd = frame.get("cmd")

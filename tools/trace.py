@@ -8,8 +8,20 @@ Reads
                                    cannot import pytest); found statically with `ast`
   reports (.reports/)              JUnit XML (pytest, HIL lanes) and *.counts.json (MicroPython
                                    lane: lane totals only, applied to every tests/fw test)
+Test kinds (issue 8, "trace honesty"): a test says where its expected values come from:
+  @pytest.mark.oracle("fraction"|"label"|"zlib"|"plant"|"model"|"spec"|...)  an independent oracle:
+                                   the expected value is computed outside the code under test
+  @pytest.mark.change_detector     goldens the code itself produced (catches change, not error)
+  @pytest.mark.host_vs_pump        the host's computation compared with the pump's (agreement)
+  tests/fw: module-level ORACLES = {"test_name": "fraction", ...}, CHANGE_DETECTORS = ("test_x",),
+  HOST_VS_PUMP = ("test_y",). Unmarked tests are reported as "unclassified".
+Safety requirements are listed in a requirements file's top-level `safety = ["ID", ...]` (or
+`safety = true` on a [[req]]); each needs at least one passing-or-run oracle test, else the trace
+fails ("no-oracle"). `safety_pending_oracle = ["ID", ...]` records, reviewed and visible in every
+report, safety requirements still waiting for an oracle: they are listed, not failed.
 Writes a Markdown report (and JSON) and exits 1 when any requirement has no test (a gap), a
-traced test failed, a requirement's tests never ran, or a test names an unknown ID.
+traced test failed, a requirement's tests never ran, a safety requirement has no oracle test, or
+a test names an unknown ID.
 
 usage: python tools/trace.py [--reports .reports] [--out .reports/trace.md] [--json FILE]
                              [--requirements requirements/ | FILE] [--allow-not-run] [roots...]
@@ -56,6 +68,19 @@ def load_requirements(path):
         for a in r.get("aliases", []):
             alias[a] = rid
     return reqs, alias
+
+
+def load_safety(path):
+    """(safety ids, pending ids) from the requirements file(s): top-level `safety` and
+    `safety_pending_oracle` lists, and `safety = true` on a [[req]]."""
+    safety, pending = set(), set()
+    for p in _req_files(path):
+        with open(p, "rb") as f:
+            doc = tomllib.load(f)
+        safety.update(doc.get("safety", []))
+        pending.update(doc.get("safety_pending_oracle", []))
+        safety.update(r["id"] for r in doc.get("req", []) if r.get("safety") is True)
+    return safety | pending, pending     # a pending id is a safety requirement all the same
 
 
 # --- tests (static scan) ----------------------------------------------------------------------
@@ -115,6 +140,76 @@ def scan_file(path, rel):
         if (rel, name) not in out:
             out[(rel, name)] = ["!missing-test:" + name]
     return out
+
+
+KIND_MARKS = ("oracle", "change_detector", "host_vs_pump")
+
+
+def _kind_of(decorators):
+    """"oracle:<k>", "change_detector", "host_vs_pump" from mark decorators, else None."""
+    for d in decorators:
+        call = d if isinstance(d, ast.Call) else None
+        node = d.func if call else d
+        if isinstance(node, ast.Attribute) and node.attr in KIND_MARKS:
+            v = node.value
+            if isinstance(v, ast.Attribute) and v.attr == "mark" or isinstance(v, ast.Name) and v.id == "mark":
+                if node.attr == "oracle":
+                    args = [a.value for a in (call.args if call else []) if isinstance(a, ast.Constant)]
+                    return "oracle:" + (str(args[0]) if args else "unspecified")
+                return node.attr
+    return None
+
+
+def _module_assign(tree, name, path=""):
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            try:
+                return ast.literal_eval(node.value)
+            except ValueError:
+                raise SystemExit("trace: %s: %s must be a literal (the trace reads it without running the "
+                                 "module)" % (path, name))
+    return None
+
+
+def scan_file_kinds(path, rel):
+    """{(rel, test_name): kind or None} for every test function in one file."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    module_kind = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            vals = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
+            module_kind = _kind_of(vals) or module_kind
+    fw = {}
+    for n, k in (_module_assign(tree, "ORACLES", rel) or {}).items():
+        fw[n] = "oracle:" + str(k)
+    for n in _module_assign(tree, "CHANGE_DETECTORS", rel) or ():
+        fw[n] = "change_detector"
+    for n in _module_assign(tree, "HOST_VS_PUMP", rel) or ():
+        fw[n] = "host_vs_pump"
+    out = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            out[(rel, node.name)] = _kind_of(node.decorator_list) or fw.get(node.name) or module_kind
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            ck = _kind_of(node.decorator_list)
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub.name.startswith("test"):
+                    out[(rel, node.name + "::" + sub.name)] = _kind_of(sub.decorator_list) or ck or module_kind
+    return out
+
+
+def scan_test_kinds(repo, roots):
+    kinds = {}
+    for root in roots:
+        base = os.path.join(repo, root)
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+            for fn in sorted(filenames):
+                if fn.startswith("test_") and fn.endswith(".py"):
+                    path = os.path.join(dirpath, fn)
+                    kinds.update(scan_file_kinds(path, os.path.relpath(path, repo).replace(os.sep, "/")))
+    return kinds
 
 
 def scan_tests(repo, roots):
@@ -189,7 +284,8 @@ def read_results(reports_dir, known_files):
 
 
 # --- the join -----------------------------------------------------------------------------------
-def trace(reqs, alias, tests, results, counts):
+def trace(reqs, alias, tests, results, counts, kinds=None, safety=(), pending=()):
+    kinds = kinds or {}
     by_req = {rid: [] for rid in reqs}
     unknown = []
     for key, ids in sorted(tests.items()):
@@ -200,7 +296,8 @@ def trace(reqs, alias, tests, results, counts):
         for i in ids:
             rid = alias.get(i, i)
             if rid in by_req:
-                by_req[rid].append({"file": key[0], "test": key[1], "lanes": lanes})
+                by_req[rid].append({"file": key[0], "test": key[1], "lanes": lanes,
+                                    "kind": kinds.get(key) or "unclassified"})
             else:
                 unknown.append({"id": i, "file": key[0], "test": key[1]})
     rows = []
@@ -216,15 +313,39 @@ def trace(reqs, alias, tests, results, counts):
             st = "pass"
         else:
             st = "not-run"
+        oracles = [t for t in ts if t["kind"].startswith("oracle:")]
+        is_safety = rid in safety
+        oracle_st = None
+        if is_safety and st != "retired":
+            oracle_st = "ok" if oracles else ("pending" if rid in pending else "missing")
+            if oracle_st == "missing" and st in ("pass", "not-run"):
+                st = "no-oracle"
         rows.append({"id": rid, "status": st, "text": r["text"], "source": r["source"], "quote": r["quote"],
-                     "tests": ts})
+                     "tests": ts, "safety": is_safety, "oracle": oracle_st})
     return rows, unknown
 
 
 def summary(rows, unknown):
-    n = {k: sum(1 for r in rows if r["status"] == k) for k in ("pass", "fail", "gap", "not-run", "retired")}
-    return ("trace: %d requirements: %d pass, %d fail, %d untested (gap), %d not run; %d unknown ids"
-            % (len(rows), n["pass"], n["fail"], n["gap"], n["not-run"], len(unknown)))
+    n = {k: sum(1 for r in rows if r["status"] == k) for k in ("pass", "fail", "gap", "not-run", "retired",
+                                                               "no-oracle")}
+    saf = [r for r in rows if r.get("safety")]
+    pend = sum(1 for r in saf if r.get("oracle") == "pending")
+    return ("trace: %d requirements: %d pass, %d fail, %d untested (gap), %d not run; %d unknown ids; "
+            "%d safety requirements: %d with an oracle test, %d without (failing), %d pending an oracle"
+            % (len(rows), n["pass"], n["fail"], n["gap"], n["not-run"], len(unknown), len(saf),
+               sum(1 for r in saf if r.get("oracle") == "ok"), n["no-oracle"], pend))
+
+
+def kind_counts(rows):
+    seen = {}
+    for r in rows:
+        for t in r["tests"]:
+            seen[(t["file"], t["test"])] = t["kind"]
+    out = {}
+    for k in seen.values():
+        k = "oracle" if k.startswith("oracle:") else k
+        out[k] = out.get(k, 0) + 1
+    return out
 
 
 def markdown(rows, unknown):
@@ -233,11 +354,26 @@ def markdown(rows, unknown):
            "**" + summary(rows, unknown) + "**", "",
            "| ID | status | requirement | source | tests (lane: result) |", "|---|---|---|---|---|"]
     for r in rows:
-        tests = "<br>".join("%s::%s (%s)" % (t["file"], t["test"], ", ".join(
+        tests = "<br>".join("%s::%s [%s] (%s)" % (t["file"], t["test"], t["kind"], ", ".join(
             "%s: %s" % (k, v) for k, v in sorted(t["lanes"].items())) or "no result") for t in r["tests"])
         src = r["source"] + ': "' + r["quote"].replace("|", "\\|") + '"'
-        out.append("| %s | %s | %s | %s | %s |" % (r["id"], r["status"].upper() if r["status"] != "pass" else "pass",
+        out.append("| %s | %s | %s | %s | %s |" % (r["id"] + (" (safety)" if r.get("safety") else ""),
+                                                   r["status"].upper() if r["status"] != "pass" else "pass",
                                                    r["text"].replace("|", "\\|"), src, tests or "**none**"))
+    kc = kind_counts(rows)
+    out += ["", "## Test kinds (where the expected values come from)", "",
+            "Traced tests: %s." % ", ".join("%d %s" % (v, k) for k, v in sorted(kc.items())),
+            "An *oracle* computes its expectation outside the code under test (Fraction reference, label "
+            "arithmetic, zlib, a plant or reference model, a spec table); a *change detector* compares with "
+            "goldens the code produced; *host_vs_pump* compares two implementations of ours.", "",
+            "## Safety requirements and their oracle tests", "", "| ID | oracle | oracle tests |", "|---|---|---|"]
+    for r in rows:
+        if r.get("safety"):
+            ot = [t for t in r["tests"] if t["kind"].startswith("oracle:")]
+            out.append("| %s | %s | %s |" % (r["id"], {"ok": "yes", "pending": "**PENDING** (listed in "
+                                                       "safety_pending_oracle)", "missing": "**NO**"}.get(
+                r["oracle"], "-"), "<br>".join("%s::%s (%s)" % (t["file"], t["test"], t["kind"]) for t in ot)
+                or "none"))
     if unknown:
         out += ["", "## Unknown requirement ids in tests", ""]
         out += ["- `%s` in %s::%s" % (u["id"], u["file"], u["test"]) for u in unknown]
@@ -255,22 +391,34 @@ def main(argv=None):
     ap.add_argument("--allow-not-run", action="store_true", help="requirements whose tests did not run are not errors")
     a = ap.parse_args(argv)
     reports = a.reports or os.path.join(a.repo, ".reports")
-    reqs, alias = load_requirements(a.requirements or os.path.join(a.repo, "requirements"))
-    tests = scan_tests(a.repo, [r for r in a.roots if os.path.isdir(os.path.join(a.repo, r))])
+    req_path = a.requirements or os.path.join(a.repo, "requirements")
+    reqs, alias = load_requirements(req_path)
+    safety, pending = load_safety(req_path)
+    roots = [r for r in a.roots if os.path.isdir(os.path.join(a.repo, r))]
+    tests = scan_tests(a.repo, roots)
+    kinds = scan_test_kinds(a.repo, roots)
     results, counts = read_results(reports, {k[0] for k in tests})
-    rows, unknown = trace(reqs, alias, tests, results, counts)
+    rows, unknown = trace(reqs, alias, tests, results, counts, kinds, safety, pending)
     os.makedirs(reports, exist_ok=True)
     with open(a.out or os.path.join(reports, "trace.md"), "w") as f:
         f.write(markdown(rows, unknown))
     with open(a.json or os.path.join(reports, "trace.json"), "w") as f:
         json.dump({"requirements": rows, "unknown_ids": unknown}, f, indent=1)
     for r in rows:
-        if r["status"] in ("gap", "fail") or (r["status"] == "not-run" and not a.allow_not_run):
+        if r["status"] in ("gap", "fail", "no-oracle") or (r["status"] == "not-run" and not a.allow_not_run):
             print("  %-8s %s  %s" % (r["status"].upper(), r["id"], r["text"]))
+    for r in rows:
+        if r.get("oracle") == "pending":
+            print("  PENDING  %s  safety requirement without an oracle test (safety_pending_oracle)" % r["id"])
+    kc = kind_counts(rows)
+    print("test kinds: " + ", ".join("%d %s" % (v, k) for k, v in sorted(kc.items())))
     for u in unknown:
         print("  UNKNOWN  %s in %s::%s" % (u["id"], u["file"], u["test"]))
+    stray = sorted((safety | pending) - set(reqs))
+    for sid in stray:
+        print("  UNKNOWN  %s named as a safety requirement, but no requirement has that id" % sid)
     print(summary(rows, unknown))
-    bad = any(r["status"] in ("gap", "fail") for r in rows) or unknown or \
+    bad = bool(stray) or any(r["status"] in ("gap", "fail", "no-oracle") for r in rows) or unknown or \
         (not a.allow_not_run and any(r["status"] == "not-run" for r in rows))
     return 1 if bad else 0
 

@@ -86,3 +86,9 @@ REQS = {
     "test_delivered_within_one_stroke_of_exact_integral_and_never_decreasing": ["CORE-STROKE-BOUND"],
     "test_one_day_of_night_plan_delivers_the_daily_total_within_one_stroke": ["CORE-DAILY-TOTAL"],
 }
+
+# Where each test's expected values come from (tools/trace.py, issue 8 "trace honesty").
+ORACLES = {
+    "test_one_day_of_night_plan_delivers_the_daily_total_within_one_stroke": "label",   # 537.5 mcg/day by hand
+    "test_one_call_equals_1440_minute_calls_equals_random_partitions": "metamorphic",
+}

@@ -187,3 +187,10 @@ REQS = {
     "test_bolus_above_pump_max_rate_is_refused": ["CORE-BOLUS-LIMIT"],
     "test_hourly_instead_of_daily_bolus_error_is_caught_by_the_daily_limit": ["CORE-DOSE-RANGE"],
 }
+
+# Where each test's expected values come from (tools/trace.py, issue 8 "trace honesty").
+ORACLES = {
+    "test_daily_dose_hard_range_boundaries": "label",              # 12-2003 mcg/day from the labeling
+    "test_daily_total_includes_ramps_exactly": "label",            # 537.5 mcg/day worked by hand
+    "test_exact_integral_matches_independent_per_second_sum": "independent-sum",
+}

@@ -1,6 +1,8 @@
 """Property tests of the exact dosing maths (issue 2), CPython only (hypothesis, Fraction)."""
 from fractions import Fraction
 
+import pytest
+
 from hypothesis import assume, given, settings, strategies as st
 
 import pumpmodel as pm
@@ -68,6 +70,8 @@ def normalise_or_none(prog, conc=2000):
         return None
 
 
+@pytest.mark.req("CORE-DAILY-TOTAL")
+@pytest.mark.oracle("fraction")
 @settings(max_examples=40)
 @given(programmes(), st.integers(0, 86399), st.integers(1, 7200))
 def test_plan_integral_equals_fraction_reference(prog, a, width):

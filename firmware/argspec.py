@@ -192,6 +192,8 @@ COMMAND_ARGS = {
     ),
     "sim_reset": NO_ARGS,
 }
+# The builders only run at import: dropping them frees their code on the board (issue 9, RAM).
+del I, B, S, H, N, L, O
 
 
 def _show(v):

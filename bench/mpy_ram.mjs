@@ -11,7 +11,8 @@
 // adds on top of the modules it imports. The board HAL (hal_pico, boards/) and main.py need
 // `machine` and are not in the WebAssembly port; they are outside these figures.
 //
-// usage: node bench/mpy_ram.mjs [--json]    (needs `make firmware` first)
+// usage: node bench/mpy_ram.mjs [--json]    (needs `make firmware` first; `make bench` builds)
+// Exits 0 whether or not a goal is met (it reports; bench/mpy_budgets.mjs exits 1 on a miss).
 import fs from "node:fs";
 import path from "node:path";
 import { createMicroPython, loadFirmware, REPO_ROOT } from "../tools/mpy/loader.mjs";
@@ -69,7 +70,7 @@ async function main() {
   console.log(`  ${mpyTotal <= GOALS.mpy_total_bytes ? "ok  " : "MISS"} .mpy total: ${mpyTotal} B (${kb(mpyTotal)}; goal <= ${kb(GOALS.mpy_total_bytes)})`);
   console.log(`  modules are ${Math.round((100 * ramTotal) / GOALS.peak_heap_bytes)} % of the ${kb(GOALS.peak_heap_bytes)} peak-heap goal ` +
     "(the peak itself: bench/mpy_budgets.mjs)");
-  return mpyTotal <= GOALS.mpy_total_bytes ? 0 : 1;
+  return 0;   // a report: bench/mpy_budgets.mjs is the pass/fail gate on the goals
 }
 
 main().then(

@@ -157,7 +157,11 @@ LINK_COMMANDS = ("auth_begin", "auth", "logout")
 _HEX = "0123456789ABCDEF"
 
 
-_JCACHE = {}  # escaped form of recurring strings (object keys, enum values); bounded
+# Escaped form of object keys (bounded). Values are not cached: every frame's MAC is computed
+# over canonical_json of what the host sent, so short values (stage hashes, reasons) filled the
+# cache with one-off strings, up to ~11 KB of heap (issue 9, "Budgets": peak <= 96 KB).
+_JCACHE = {}
+JCACHE_MAX = 128
 
 
 def _jstr(s, out):
@@ -169,7 +173,7 @@ def _jstr(s, out):
     if hit is not None:
         out.append(hit)
         return
-    if len(s) <= 24 and len(_JCACHE) < 256:
+    if len(s) <= 24 and len(_JCACHE) < JCACHE_MAX:
         tmp = []
         _jstr_raw(s, tmp)
         hit = "".join(tmp)
@@ -207,7 +211,7 @@ def _enc(obj, out, depth):
     elif isinstance(obj, int):
         out.append(str(obj))
     elif isinstance(obj, str):
-        _jstr(obj, out)
+        _jstr_raw(obj, out)
     elif isinstance(obj, (list, tuple)):
         out.append("[")
         first = True

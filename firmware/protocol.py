@@ -184,18 +184,29 @@ def _jstr(s, out):
 
 
 def _jstr_raw(s, out):
+    # Runs of printable ASCII go out as one piece (the whole string when nothing needs escaping):
+    # a token per character made the checkpoint save's list of pieces several KB (issue 9).
     out.append('"')
+    start = 0
+    i = 0
     for ch in s:
         o = ord(ch)
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif 0x20 <= o < 0x7F:
-            out.append(ch)
-        elif o < 0x10000:
-            out.append("\\u%04x" % o)
-        else:
-            o -= 0x10000
-            out.append("\\u%04x\\u%04x" % (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF)))
+        if ch == '"' or ch == "\\" or o < 0x20 or o >= 0x7F:
+            if start < i:
+                out.append(s[start:i])
+            if ch == '"' or ch == "\\":
+                out.append("\\" + ch)
+            elif o < 0x10000:
+                out.append("\\u%04x" % o)
+            else:
+                o -= 0x10000
+                out.append("\\u%04x\\u%04x" % (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF)))
+            start = i + 1
+        i += 1
+    if start == 0:
+        out.append(s)
+    elif start < i:
+        out.append(s[start:i])
     out.append('"')
 
 

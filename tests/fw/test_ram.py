@@ -7,6 +7,7 @@ from protocol import canonical_json
 REQS = {
     "test_json_cache_keeps_object_keys_only_and_stays_bounded": ["RAM-JSON-CACHE-BOUND"],
     "test_canonical_json_text_is_unchanged_by_the_cache": ["RAM-JSON-CACHE-BOUND"],
+    "test_string_escaping_in_runs_gives_the_same_text": ["RAM-JSON-CACHE-BOUND"],
 }
 
 
@@ -30,4 +31,24 @@ def test_canonical_json_text_is_unchanged_by_the_cache():
     protocol._JCACHE.clear()
     assert canonical_json(obj) == want          # cold cache
     assert canonical_json(obj) == want          # warm cache
+    protocol._JCACHE.clear()
+
+
+def test_string_escaping_in_runs_gives_the_same_text():
+    # RFC 8259 section 7 escapes, as this protocol writes them (docs/protocol.md: printable
+    # ASCII as is, everything else \uXXXX, astral characters as a surrogate pair).
+    cases = (
+        ("", '""'),
+        ("plain", '"plain"'),
+        ('"', '"\\""'),
+        ('a"b\\c\nd', '"a\\"b\\\\c\\u000ad"'),
+        ("\x7f\x1f ~", '"\\u007f\\u001f ~"'),
+        ("caf\u00e9s", '"caf\\u00e9s"'),
+        ("\u00e9", '"\\u00e9"'),
+        ("x\U0001f600y", '"x\\ud83d\\ude00y"'),
+        ("end\\", '"end\\\\"'),
+    )
+    for s, want in cases:
+        assert canonical_json(s) == want.encode(), (s, canonical_json(s))
+        assert canonical_json({s: s}) == ("{%s:%s}" % (want, want)).encode(), s
     protocol._JCACHE.clear()

@@ -8,6 +8,8 @@ REQS = {
     "test_json_cache_keeps_object_keys_only_and_stays_bounded": ["RAM-JSON-CACHE-BOUND"],
     "test_canonical_json_text_is_unchanged_by_the_cache": ["RAM-JSON-CACHE-BOUND"],
     "test_string_escaping_in_runs_gives_the_same_text": ["RAM-JSON-CACHE-BOUND"],
+    "test_handler_registry_keeps_no_wrapper_per_command_and_the_schema_still_runs_first": [
+        "RAM-DISPATCH-NO-WRAPPERS"],
 }
 
 
@@ -52,3 +54,26 @@ def test_string_escaping_in_runs_gives_the_same_text():
         assert canonical_json(s) == want.encode(), (s, canonical_json(s))
         assert canonical_json({s: s}) == ("{%s:%s}" % (want, want)).encode(), s
     protocol._JCACHE.clear()
+
+
+def test_handler_registry_keeps_no_wrapper_per_command_and_the_schema_still_runs_first():
+    # A checking closure per command stayed on the heap for the pump's lifetime (~2.3 KB); the
+    # registry now holds the command modules' own functions and Controller.command checks.
+    import commands
+    import commands_admin
+    import dispatch
+    from pumpkit import ready_pump, raises
+    h = dispatch.handlers()
+    for name in h:
+        own = getattr(commands, name, None) or getattr(commands_admin, name)
+        assert h[name] is own, name
+    hal, ctl = ready_pump({"mode": "continuous", "dose_ng_day": 500000})
+    before = ctl.comms
+    # Out of range by one either side of the schema's 1..1440 (argspec), and the type checks.
+    for bad in (0, 1441, True, "60", None):
+        e = raises("E_BAD_ARGS", ctl.command, "alarms_silence", {"duration_min": bad}, "clinician")
+        assert e.detail.startswith("duration_min="), e.detail
+    raises("E_BAD_ARGS", ctl.command, "alarms_silence", {"minutes": 5}, "clinician")
+    assert ctl.command("alarms_silence", {"duration_min": 1440}, "clinician") is not None
+    assert ctl.command("alarms_silence", {"duration_min": 1}, "clinician") is not None
+    assert ctl.comms == before + 8

@@ -150,6 +150,8 @@ bench: $(VENV_STAMP) $(NODE_STAMP)
 	  echo "== $$f (CPython)"; $(PY) "$$f" || exit 1; \
 	done
 	$(NODE) bench/mpy_bench.mjs
+	$(PY) tools/mpy/build_firmware.py --kind test --mpy-cross-flags "$(MPY_CROSS_FLAGS)" >/dev/null
+	$(NODE) bench/mpy_ram.mjs   # issue 9: heap per firmware module from build/*.mpy vs the goals (report)
 
 # Emulated pump end to end (tools/demo.py): programme, warp 30 days, refill, status, plot.
 demo: $(VENV_STAMP) $(NODE_STAMP)

@@ -5,8 +5,11 @@ checked before use: one schema table (in the protocol module) that the firmware 
 host reuses, and docs/protocol.md is generated from."
 
 Plain data, so the host imports it (pumpctl.fwpath) and tools/protocol_doc/gendoc.py renders it.
-A field is a tuple indexed by the constants below:
-    (name, kind, lo, hi, unit, required, default, meaning, sub, code)
+What each field means in words is host-side (host/pumpctl/argmeaning.py, keyed by the same
+argument paths): the pump never reads it, and on the board every string of a loaded module
+stays in RAM (issue 9, "Budgets"; docs/design.md, RAM). A field is a tuple indexed by the
+constants below:
+    (name, kind, lo, hi, unit, required, default, sub, code)
 kind    "int"  lo..hi is the value range (bool is NOT an int)
         "bool" true/false only
         "str"  lo..hi is the length in characters
@@ -15,7 +18,7 @@ kind    "int"  lo..hi is the value range (bool is NOT an int)
         "list" lo..hi is the item count; sub is the item's field
         "obj"  sub is the tuple of member fields; unknown members are refused
 default the value the handler uses when the field is absent (None: no fixed default; the
-        meaning says what absence means)
+        host-side meaning says what absence means)
 code    the error code for a value of the right type outside lo..hi (E_BAD_ARGS unless the
         protocol already had a specific one, e.g. E_CONC, E_THRESHOLD_RANGE)
 Conditional rules (e.g. dose_ng_day only in continuous mode) and limits that depend on the
@@ -28,7 +31,7 @@ from alarms import CATALOGUE
 from battery import CAPACITY_NAH
 import clinical
 
-NAME, KIND, LO, HI, UNIT, REQUIRED, DEFAULT, MEANING, SUB, CODE = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+NAME, KIND, LO, HI, UNIT, REQUIRED, DEFAULT, SUB, CODE = 0, 1, 2, 3, 4, 5, 6, 7, 8
 E = "E_BAD_ARGS"
 
 REASON_MAX = clinical.REASON_MAX       # override_reason: 1..80 characters (clinical.py)
@@ -59,149 +62,138 @@ KEY_HEX_MIN = 32                            # 16-byte keys at least (auth.MIN_KE
 KEY_HEX_MAX = 128
 
 
-def _f(name, kind, lo, hi, unit, meaning, required=False, default=None, sub=None, code=E):
-    return (name, kind, lo, hi, unit, required, default, meaning, sub, code)
+def _f(name, kind, lo, hi, unit, required=False, default=None, sub=None, code=E):
+    return (name, kind, lo, hi, unit, required, default, sub, code)
 
 
-def I(name, lo, hi, unit, meaning, required=False, default=None, code=E):  # noqa: E743 (stable name)
-    return _f(name, "int", lo, hi, unit, meaning, required, default, None, code)
+def I(name, lo, hi, unit, required=False, default=None, code=E):  # noqa: E743 (stable name)
+    return _f(name, "int", lo, hi, unit, required, default, None, code)
 
 
-def B(name, meaning, default=False):
-    return _f(name, "bool", None, None, "", meaning, False, default)
+def B(name, default=False):
+    return _f(name, "bool", None, None, "", False, default)
 
 
-def S(name, lo, hi, meaning, required=False):
-    return _f(name, "str", lo, hi, "chars", meaning, required)
+def S(name, lo, hi, required=False):
+    return _f(name, "str", lo, hi, "chars", required)
 
 
-def H(name, lo, hi, meaning, required=False):
-    return _f(name, "hex", lo, hi, "hex digits", meaning, required)
+def H(name, lo, hi, required=False):
+    return _f(name, "hex", lo, hi, "hex digits", required)
 
 
-def N(name, values, meaning, required=False, default=None):
-    return _f(name, "enum", None, None, "", meaning, required, default, tuple(values))
+def N(name, values, required=False, default=None):
+    return _f(name, "enum", None, None, "", required, default, tuple(values))
 
 
-def L(name, lo, hi, item, meaning, required=False, code=E):
-    return _f(name, "list", lo, hi, "items", meaning, required, None, item, code)
+def L(name, lo, hi, item, required=False, code=E):
+    return _f(name, "list", lo, hi, "items", required, None, item, code)
 
 
-def O(name, fields, meaning, required=False):  # noqa: E743 (stable name)
-    return _f(name, "obj", None, None, "", meaning, required, None, tuple(fields))
+def O(name, fields, required=False):  # noqa: E743 (stable name)
+    return _f(name, "obj", None, None, "", required, None, tuple(fields))
 
 
-REASON = S("override_reason", 1, REASON_MAX, "why the clinician overrides a soft limit (logged as its CRC)")
+REASON = S("override_reason", 1, REASON_MAX)
 STEP = O("step", (
-    I("day", -1, 6, "weekday", "weekday 0=Monday..6, or -1 for every day", default=-1),
-    I("effect_min", 0, 1439, "min", "local time of day the new rate takes full effect", required=True),
-    I("dose_ng_day", 1, DOSE_NG_DAY_MAX, "ng/day", "dose rate from the effect time on", required=True),
-    N("shape", ("ramp", "step"), "ramp: linear over lead_min up to the effect time; step: at effect - lead",
-      default="ramp"),
-), "one flex step")
+    I("day", -1, 6, "weekday", default=-1),
+    I("effect_min", 0, 1439, "min", required=True),
+    I("dose_ng_day", 1, DOSE_NG_DAY_MAX, "ng/day", required=True),
+    N("shape", ("ramp", "step"), default="ramp"),
+))
 PERIODIC_BOLUS = O("bolus", (
-    I("at_min", 0, 1439, "min", "local start time of the periodic bolus", default=0),
-    I("day", -1, 6, "weekday", "weekday 0=Monday..6, or -1 for every day", default=-1),
-    I("duration_min", 1, pm.BOLUS_MAX_DURATION_MIN, "min", "duration", required=True),
-    I("dose_ng", 1, pm.DOSE_MAX_NG_DAY, "ng", "drug per bolus", required=True),
-    I("rate_ng_day", 1, pm.DOSE_MAX_NG_DAY * 1440, "ng/day",
-      "exact rate of an already-normalised bolus (programme_get); must match dose_ng"),
-), "one periodic bolus")
+    I("at_min", 0, 1439, "min", default=0),
+    I("day", -1, 6, "weekday", default=-1),
+    I("duration_min", 1, pm.BOLUS_MAX_DURATION_MIN, "min", required=True),
+    I("dose_ng", 1, pm.DOSE_MAX_NG_DAY, "ng", required=True),
+    I("rate_ng_day", 1, pm.DOSE_MAX_NG_DAY * 1440, "ng/day"),
+))
 PROGRAMME = O("programme", (
-    N("mode", ("continuous", "flex"), "continuous: one rate; flex: steps by time of day", required=True),
-    I("lead_min", 0, pm.LEAD_MAX_MIN, "min", "changes start this long before their effect time (label: 2 h)",
-      default=pm.LEAD_DEFAULT_MIN),
-    I("dose_ng_day", 1, DOSE_NG_DAY_MAX, "ng/day", "the rate; required in continuous mode"),
-    L("steps", 1, pm.MAX_STEPS_TOTAL, STEP, "flex steps; required in flex mode", code="E_STEP_COUNT"),
-    L("boluses", 0, pm.MAX_PERIODIC_BOLUSES, PERIODIC_BOLUS, "periodic boluses on top of the basal rate"),
-), "the therapy programme", required=True)
+    N("mode", ("continuous", "flex"), required=True),
+    I("lead_min", 0, pm.LEAD_MAX_MIN, "min", default=pm.LEAD_DEFAULT_MIN),
+    I("dose_ng_day", 1, DOSE_NG_DAY_MAX, "ng/day"),
+    L("steps", 1, pm.MAX_STEPS_TOTAL, STEP, code="E_STEP_COUNT"),
+    L("boluses", 0, pm.MAX_PERIODIC_BOLUSES, PERIODIC_BOLUS),
+), required=True)
 PROFILE = O("profile", (
-    N("indication", sorted(clinical.RULES), "origin of spasticity; selects the label's dose rules",
-      required=True),
-    N("age_group", sorted(clinical.AGE_GROUPS), "age group; adult by default for spinal and cerebral"),
-    N("phase", clinical.PHASES, "titration or maintenance (refill-time caps)", default="titration"),
-    L("risk", 0, len(clinical.RISK_FLAGS), N("flag", clinical.RISK_FLAGS, "withdrawal risk flag"),
-      "withdrawal-risk flags shown on every status"),
-    I("implant_t_s", -(1 << 30), 1 << 30, "s", "implant time (pump epoch)"),
-    I("initial_ng_day", 1, clinical.INITIAL_MAX_NG_DAY, "ng/day",
-      "initial daily dose, the ceiling of a restart after a drug holiday"),
-), "the patient profile", required=True)
-KEYS = O("keys", tuple(H(r, KEY_HEX_MIN, KEY_HEX_MAX, "%s key, hex (>= 16 bytes)" % r) for r in ROLES),
-         "role -> key")
-HASH = H("hash", 16, 16, "the hash the stage returned", required=True)
+    N("indication", sorted(clinical.RULES), required=True),
+    N("age_group", sorted(clinical.AGE_GROUPS)),
+    N("phase", clinical.PHASES, default="titration"),
+    L("risk", 0, len(clinical.RISK_FLAGS), N("flag", clinical.RISK_FLAGS)),
+    I("implant_t_s", -(1 << 30), 1 << 30, "s"),
+    I("initial_ng_day", 1, clinical.INITIAL_MAX_NG_DAY, "ng/day"),
+), required=True)
+KEYS = O("keys", tuple(H(r, KEY_HEX_MIN, KEY_HEX_MAX) for r in ROLES))
+HASH = H("hash", 16, 16, required=True)
 NO_ARGS = ()
 
 COMMAND_ARGS = {
     "hello": NO_ARGS,
     "status": NO_ARGS,
-    "auth_begin": (N("role", ROLES, "role to log in as", required=True),),
-    "auth": (N("role", ROLES, "role of the pending challenge", required=True),
-             H("mac", 64, 64, 'HMAC-SHA256(key_role, nonce_hex + "|" + role)', required=True)),
+    "auth_begin": (N("role", ROLES, required=True),),
+    "auth": (N("role", ROLES, required=True),
+             H("mac", 64, 64, required=True)),
     "logout": NO_ARGS,
     "programme_get": NO_ARGS,
     "programme_stage": (
         PROGRAMME,
-        I("confirm_ratio", 0, MAX_ID, "%",
-          "echo of the percentage the pump states for a > 2x change (compared only then)"),
+        I("confirm_ratio", 0, MAX_ID, "%"),
         REASON,
-        B("restart", "restart at the profile's initial_ng_day after a drug holiday"),
-        B("restore", "restore the highest dose of the last 30 days (needs override_reason)"),
+        B("restart"),
+        B("restore"),
     ),
     "programme_commit": (HASH,),
     "refill_stage": (
-        I("withdrawn_nl", 0, WITHDRAWN_NL_MAX, "nL", "volume withdrawn from the reservoir", required=True),
-        I("added_nl", 0, ADDED_NL_MAX, "nL", "volume filled", required=True),
-        I("conc_ug_ml", pm.CONC_MIN_UG_ML, pm.CONC_MAX_UG_ML, "mcg/mL",
-          "concentration filled; absent: the current one", code="E_CONC"),
+        I("withdrawn_nl", 0, WITHDRAWN_NL_MAX, "nL", required=True),
+        I("added_nl", 0, ADDED_NL_MAX, "nL", required=True),
+        I("conc_ug_ml", pm.CONC_MIN_UG_ML, pm.CONC_MAX_UG_ML, "mcg/mL", code="E_CONC"),
     ),
     "refill_commit": (HASH,),
     "bolus": (
-        N("kind", ("single", "prime"), "single: a dose; prime: fill catheter and pathway", default="single"),
-        I("dose_ng", 1, pm.DOSE_MAX_NG_DAY, "ng", "bolus dose; required for kind single"),
-        I("duration_min", 1, pm.BOLUS_MAX_DURATION_MIN, "min", "bolus duration; required for kind single"),
-        I("volume_nl", 1, pm.CATHETER_MAX_NL + 200000, "nL",
-          "prime volume; absent: catheter_nl + the pump's pathway"),
+        N("kind", ("single", "prime"), default="single"),
+        I("dose_ng", 1, pm.DOSE_MAX_NG_DAY, "ng"),
+        I("duration_min", 1, pm.BOLUS_MAX_DURATION_MIN, "min"),
+        I("volume_nl", 1, pm.CATHETER_MAX_NL + 200000, "nL"),
     ),
     "patient_bolus": NO_ARGS,
     "bolus_cancel": NO_ARGS,
     "stop": NO_ARGS,
     "resume": NO_ARGS,
     "alarms_list": NO_ARGS,
-    "alarms_clear": (L("names", 1, len(ALARM_NAMES), N("name", ALARM_NAMES, "alarm name"),
-                       "alarms to clear; absent: all"),),
-    "alarms_silence": (I("duration_min", 1, 1440, "min", "silence the tones this long", default=60),),
+    "alarms_clear": (L("names", 1, len(ALARM_NAMES), N("name", ALARM_NAMES)),),
+    "alarms_silence": (I("duration_min", 1, 1440, "min", default=60),),
     "alarms_test": NO_ARGS,
-    "log_read": (I("first_seq", 0, MAX_ID, "seq", "first entry to read", default=0),
-                 I("max_n", 1, 24, "entries", "entries per reply", default=24)),
+    "log_read": (I("first_seq", 0, MAX_ID, "seq", default=0),
+                 I("max_n", 1, 24, "entries", default=24)),
     "time_get": NO_ARGS,
-    "time_set": (I("t_s", CLOCK_MIN_T_S, MAX_ID, "s", "new pump time (pump epoch 2024-01-01Z; from 2025-01-01)",
-                   required=True, code="E_CLOCK"),
-                 S("reason", 1, REASON_MAX, "why, for a step over %d s once the clock is set" % MAX_CLOCK_STEP_S)),
+    "time_set": (I("t_s", CLOCK_MIN_T_S, MAX_ID, "s", required=True, code="E_CLOCK"),
+                 S("reason", 1, REASON_MAX)),
     "settings_get": NO_ARGS,
     "settings_set": (
-        I("low_res_nl", pm.LOW_RES_MIN_NL, pm.LOW_RES_MAX_NL, "nL", "low-reservoir alarm threshold",
-          code="E_THRESHOLD_RANGE"),
-        I("catheter_nl", CATHETER_MIN_NL, pm.CATHETER_MAX_NL, "nL", "catheter volume (prime and bridge)"),
-        I("utc_offset_s", -14 * 3600, 14 * 3600, "s", "local time minus UTC (flex steps run on local time)"),
-        I("pb_dose_ng", 0, pm.DOSE_MAX_NG_DAY // 4, "ng", "patient bolus dose; 0 disables patient boluses"),
-        I("pb_duration_min", 1, 120, "min", "patient bolus duration"),
-        I("pb_lockout_min", PB_LOCKOUT_MIN_MIN, 1440, "min", "minimum interval between patient boluses"),
-        I("pb_max_24h", 0, 24, "boluses", "patient boluses allowed in 24 h"),
+        I("low_res_nl", pm.LOW_RES_MIN_NL, pm.LOW_RES_MAX_NL, "nL", code="E_THRESHOLD_RANGE"),
+        I("catheter_nl", CATHETER_MIN_NL, pm.CATHETER_MAX_NL, "nL"),
+        I("utc_offset_s", -14 * 3600, 14 * 3600, "s"),
+        I("pb_dose_ng", 0, pm.DOSE_MAX_NG_DAY // 4, "ng"),
+        I("pb_duration_min", 1, 120, "min"),
+        I("pb_lockout_min", PB_LOCKOUT_MIN_MIN, 1440, "min"),
+        I("pb_max_24h", 0, 24, "boluses"),
     ),
     "profile_get": NO_ARGS,
     "profile_set": (PROFILE,),
     "provision": (KEYS,),
-    "sim_warp": (I("seconds", 1, MAX_WARP_S, "s", "advance the pump clock by this much", required=True),),
+    "sim_warp": (I("seconds", 1, MAX_WARP_S, "s", required=True),),
     "sim_fault": (
-        N("fault", SIM_FAULTS, "fault to inject", required=True),
-        I("nah", 1, CAPACITY_NAH, "nAh", "battery_drain: charge to drain"),
-        I("writes", 1, 1000, "writes", "flash_fail: failing writes", default=1),
-        I("after_bytes", 0, 100000, "bytes", "power_loss: bytes of the next state write that land", default=16),
-        I("ppm", 0, 1000000, "ppm", "serial_noise: bit flips per million bytes", default=0),
-        I("count", 1, 1000, "strokes", "motor_stall: strokes that stall", default=1),
+        N("fault", SIM_FAULTS, required=True),
+        I("nah", 1, CAPACITY_NAH, "nAh"),
+        I("writes", 1, 1000, "writes", default=1),
+        I("after_bytes", 0, 100000, "bytes", default=16),
+        I("ppm", 0, 1000000, "ppm", default=0),
+        I("count", 1, 1000, "strokes", default=1),
     ),
     "sim_reset": NO_ARGS,
 }
+# The builders only run at import: dropping them frees their code on the board (issue 9, RAM).
+del I, B, S, H, N, L, O
 
 
 def _show(v):
@@ -309,18 +301,3 @@ def check_args(cmd, args):
     if type(args) is not dict:
         raise PumpError(E, "args must be an object")
     check_fields(fields, args)
-
-
-def field_dict(f):
-    """A field as a dict (host --json, docs): name, kind, lo, hi, unit, required, default, meaning,
-    code, and `values` (enum), `item` (list) or `fields` (obj)."""
-    d = {"name": f[NAME], "kind": f[KIND], "lo": f[LO], "hi": f[HI], "unit": f[UNIT], "required": f[REQUIRED],
-         "default": f[DEFAULT], "meaning": f[MEANING], "code": f[CODE]}
-    k = f[KIND]
-    if k == "enum":
-        d["values"] = list(f[SUB])
-    elif k == "list":
-        d["item"] = field_dict(f[SUB])
-    elif k == "obj":
-        d["fields"] = [field_dict(s) for s in f[SUB]]
-    return d

@@ -107,6 +107,7 @@ class Controller:
         self.comms += 1
         self.role = role
         try:
+            dispatch.check_args(cmd, args or {})   # the schema, before any handler (issue 8, defect 5)
             res = handler(self, args or {}, t)
         except PumpError:
             # A refusal that was logged (bolus_refused, fill_rejected, ...) is persisted

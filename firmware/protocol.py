@@ -157,7 +157,11 @@ LINK_COMMANDS = ("auth_begin", "auth", "logout")
 _HEX = "0123456789ABCDEF"
 
 
-_JCACHE = {}  # escaped form of recurring strings (object keys, enum values); bounded
+# Escaped form of object keys (bounded). Values are not cached: every frame's MAC is computed
+# over canonical_json of what the host sent, so short values (stage hashes, reasons) filled the
+# cache with one-off strings, up to ~11 KB of heap (issue 9, "Budgets": peak <= 96 KB).
+_JCACHE = {}
+JCACHE_MAX = 128
 
 
 def _jstr(s, out):
@@ -169,7 +173,7 @@ def _jstr(s, out):
     if hit is not None:
         out.append(hit)
         return
-    if len(s) <= 24 and len(_JCACHE) < 256:
+    if len(s) <= 24 and len(_JCACHE) < JCACHE_MAX:
         tmp = []
         _jstr_raw(s, tmp)
         hit = "".join(tmp)
@@ -180,18 +184,29 @@ def _jstr(s, out):
 
 
 def _jstr_raw(s, out):
+    # Runs of printable ASCII go out as one piece (the whole string when nothing needs escaping):
+    # a token per character made the checkpoint save's list of pieces several KB (issue 9).
     out.append('"')
+    start = 0
+    i = 0
     for ch in s:
         o = ord(ch)
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif 0x20 <= o < 0x7F:
-            out.append(ch)
-        elif o < 0x10000:
-            out.append("\\u%04x" % o)
-        else:
-            o -= 0x10000
-            out.append("\\u%04x\\u%04x" % (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF)))
+        if ch == '"' or ch == "\\" or o < 0x20 or o >= 0x7F:
+            if start < i:
+                out.append(s[start:i])
+            if ch == '"' or ch == "\\":
+                out.append("\\" + ch)
+            elif o < 0x10000:
+                out.append("\\u%04x" % o)
+            else:
+                o -= 0x10000
+                out.append("\\u%04x\\u%04x" % (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF)))
+            start = i + 1
+        i += 1
+    if start == 0:
+        out.append(s)
+    elif start < i:
+        out.append(s[start:i])
     out.append('"')
 
 
@@ -207,7 +222,7 @@ def _enc(obj, out, depth):
     elif isinstance(obj, int):
         out.append(str(obj))
     elif isinstance(obj, str):
-        _jstr(obj, out)
+        _jstr_raw(obj, out)
     elif isinstance(obj, (list, tuple)):
         out.append("[")
         first = True

@@ -10,6 +10,8 @@ sys.path.insert(0, os.path.join(REPO, "firmware"))
 import protocol
 import auth
 import argspec
+sys.path.insert(0, os.path.join(REPO, "host"))
+from pumpctl import argmeaning  # noqa: E402  (the arguments' meanings live host-side, issue 9)
 
 T = json.load(open(os.path.join(HERE, "transcript.json")))
 ex = {}
@@ -141,7 +143,7 @@ CMDS = [
     ),
 ]
 
-def _rows(fields, prefix, out):
+def _rows(cmd, fields, prefix, out):
     # One row per field, nested objects and list items flattened into dotted paths.
     for f in fields:
         path = prefix + f[argspec.NAME]
@@ -161,16 +163,18 @@ def _rows(fields, prefix, out):
         d = f[argspec.DEFAULT]
         dflt = "" if d is None else "`%s`" % json.dumps(d)
         code = "" if f[argspec.CODE] == "E_BAD_ARGS" else " (`%s` out of range)" % f[argspec.CODE]
-        meaning = f[argspec.MEANING].replace("|", "\\|")
+        # A list of plain values is one row, keyed "names[]" (its item field is named apart).
+        key = prefix if prefix.endswith("[]") else path
+        meaning = argmeaning.meaning(cmd, key).replace("|", "\\|")
         out.append("| `%s` | %s | %s | %s | %s | %s%s |" % (path, what, unit, req, dflt, meaning, code))
         if kind == "obj":
-            _rows(f[argspec.SUB], path + ".", out)
+            _rows(cmd, f[argspec.SUB], path + ".", out)
         elif kind == "list":
             item = f[argspec.SUB]
             if item[argspec.KIND] == "obj":
-                _rows(item[argspec.SUB], path + "[].", out)
+                _rows(cmd, item[argspec.SUB], path + "[].", out)
             else:
-                _rows((item,), path + "[]", out)
+                _rows(cmd, (item,), path + "[]", out)
                 out[-1] = out[-1].replace("`%s[]%s`" % (path, item[argspec.NAME]), "`%s[]`" % path, 1)
 
 
@@ -179,7 +183,7 @@ def args_table(cmd):
     if not fields:
         return "Arguments: none (any argument is refused with `E_BAD_ARGS`).\n\n"
     out = ["| argument | type, range | unit | required | default | meaning |", "|---|---|---|---|---|---|"]
-    _rows(fields, "", out)
+    _rows(cmd, fields, "", out)
     return "\n".join(out) + "\n\n"
 
 

@@ -28,6 +28,7 @@ REQS = {
     "test_one_good_slot_boots_both_corrupt_is_critical_and_stops": ["ALM-MEMORY-CRIT"],
     "test_lockout_follows_the_documented_back_off_exactly": ["AUTH-LOCKOUT"],
     "test_clock_floor_2025_and_900_s_step_bound": ["PROTO-CLOCK-BOUND"],
+    "test_patient_bolus_interval_and_24_h_count_exact_boundaries": ["PB-LOCKOUT-MAX"],
 }
 # Where each test's expected values come from (tools/trace.py): the issue / protocol text.
 ORACLES = {
@@ -39,6 +40,7 @@ ORACLES = {
     "test_one_good_slot_boots_both_corrupt_is_critical_and_stops": "spec",
     "test_lockout_follows_the_documented_back_off_exactly": "spec",
     "test_clock_floor_2025_and_900_s_step_bound": "spec",
+    "test_patient_bolus_interval_and_24_h_count_exact_boundaries": "spec",
 }
 
 ML = 1000000          # nL per mL
@@ -219,3 +221,27 @@ def test_clock_floor_2025_and_900_s_step_bound():
     assert ctl.now_s() == t + 901
     # never before the first boot (T0), whatever the reason
     raises("E_CLOCK", cmd, ctl, "time_set", t_s=T0 - 901, reason="wrong year")
+
+
+def _pb(ctl):
+    return ctl.command("patient_bolus", {}, "patient")
+
+
+def test_patient_bolus_interval_and_24_h_count_exact_boundaries():
+    """docs/protocol.md: pb_lockout_min is the "minimum interval between patient boluses",
+    pb_max_24h the "patient boluses allowed in 24 h" (a rolling window: a bolus given exactly
+    24 h ago is no longer in the last 24 h)."""
+    hal, ctl = ready_pump({"mode": "continuous", "dose_ng_day": 500 * MCG})
+    cmd(ctl, "settings_set", pb_dose_ng=20 * MCG, pb_duration_min=5, pb_lockout_min=180, pb_max_24h=2)
+    first = ctl.t_s
+    _pb(ctl)
+    warp(hal, ctl, 180 * 60 - 1)
+    raises("E_PATIENT_BOLUS_LOCKOUT", _pb, ctl)
+    warp(hal, ctl, 1)
+    _pb(ctl)                                          # exactly 180 min later: allowed
+    warp(hal, ctl, first + DAY - 1 - ctl.t_s)
+    raises("E_PATIENT_BOLUS_MAX", _pb, ctl)            # two already in the last 24 h
+    warp(hal, ctl, 1)
+    _pb(ctl)                                          # the first has left the 24 h window
+    names = [e[2] for e in cmd(ctl, "log_read", first_seq=0, max_n=24)["entries"]]
+    assert names.count("patient_bolus_refused") == 2 and names.count("patient_bolus") == 3, names

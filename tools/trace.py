@@ -17,8 +17,8 @@ Test kinds (issue 8, "trace honesty"): a test says where its expected values com
   HOST_VS_PUMP = ("test_y",). Unmarked tests are reported as "unclassified".
 Safety requirements are listed in a requirements file's top-level `safety = ["ID", ...]` (or
 `safety = true` on a [[req]]); each needs at least one passing-or-run oracle test, else the trace
-fails ("no-oracle"). `safety_pending_oracle = ["ID", ...]` records, reviewed and visible in every
-report, safety requirements still waiting for an oracle: they are listed, not failed.
+fails ("no-oracle"). There is no pending list any more: an id under a leftover
+`safety_pending_oracle` key is a safety requirement like any other and fails without an oracle.
 Writes a Markdown report (and JSON) and exits 1 when any requirement has no test (a gap), a
 traced test failed, a requirement's tests never ran, a safety requirement has no oracle test, or
 a test names an unknown ID.
@@ -71,16 +71,17 @@ def load_requirements(path):
 
 
 def load_safety(path):
-    """(safety ids, pending ids) from the requirements file(s): top-level `safety` and
-    `safety_pending_oracle` lists, and `safety = true` on a [[req]]."""
-    safety, pending = set(), set()
+    """Safety ids from the requirements file(s): top-level `safety` lists and `safety = true` on a
+    [[req]]. The old `safety_pending_oracle` debt list no longer excuses anything (issue 8: "every
+    safety requirement needs at least one oracle test"): ids still under it are safety ids."""
+    safety = set()
     for p in _req_files(path):
         with open(p, "rb") as f:
             doc = tomllib.load(f)
         safety.update(doc.get("safety", []))
-        pending.update(doc.get("safety_pending_oracle", []))
+        safety.update(doc.get("safety_pending_oracle", []))
         safety.update(r["id"] for r in doc.get("req", []) if r.get("safety") is True)
-    return safety | pending, pending     # a pending id is a safety requirement all the same
+    return safety
 
 
 # --- tests (static scan) ----------------------------------------------------------------------
@@ -284,7 +285,7 @@ def read_results(reports_dir, known_files):
 
 
 # --- the join -----------------------------------------------------------------------------------
-def trace(reqs, alias, tests, results, counts, kinds=None, safety=(), pending=()):
+def trace(reqs, alias, tests, results, counts, kinds=None, safety=()):
     kinds = kinds or {}
     by_req = {rid: [] for rid in reqs}
     unknown = []
@@ -317,7 +318,7 @@ def trace(reqs, alias, tests, results, counts, kinds=None, safety=(), pending=()
         is_safety = rid in safety
         oracle_st = None
         if is_safety and st != "retired":
-            oracle_st = "ok" if oracles else ("pending" if rid in pending else "missing")
+            oracle_st = "ok" if oracles else "missing"
             if oracle_st == "missing" and st in ("pass", "not-run"):
                 st = "no-oracle"
         rows.append({"id": rid, "status": st, "text": r["text"], "source": r["source"], "quote": r["quote"],
@@ -329,11 +330,10 @@ def summary(rows, unknown):
     n = {k: sum(1 for r in rows if r["status"] == k) for k in ("pass", "fail", "gap", "not-run", "retired",
                                                                "no-oracle")}
     saf = [r for r in rows if r.get("safety")]
-    pend = sum(1 for r in saf if r.get("oracle") == "pending")
     return ("trace: %d requirements: %d pass, %d fail, %d untested (gap), %d not run; %d unknown ids; "
-            "%d safety requirements: %d with an oracle test, %d without (failing), %d pending an oracle"
+            "%d safety requirements: %d with an oracle test, %d without (failing)"
             % (len(rows), n["pass"], n["fail"], n["gap"], n["not-run"], len(unknown), len(saf),
-               sum(1 for r in saf if r.get("oracle") == "ok"), n["no-oracle"], pend))
+               sum(1 for r in saf if r.get("oracle") == "ok"), n["no-oracle"]))
 
 
 def kind_counts(rows):
@@ -370,8 +370,7 @@ def markdown(rows, unknown):
     for r in rows:
         if r.get("safety"):
             ot = [t for t in r["tests"] if t["kind"].startswith("oracle:")]
-            out.append("| %s | %s | %s |" % (r["id"], {"ok": "yes", "pending": "**PENDING** (listed in "
-                                                       "safety_pending_oracle)", "missing": "**NO**"}.get(
+            out.append("| %s | %s | %s |" % (r["id"], {"ok": "yes", "missing": "**NO**"}.get(
                 r["oracle"], "-"), "<br>".join("%s::%s (%s)" % (t["file"], t["test"], t["kind"]) for t in ot)
                 or "none"))
     if unknown:
@@ -393,12 +392,12 @@ def main(argv=None):
     reports = a.reports or os.path.join(a.repo, ".reports")
     req_path = a.requirements or os.path.join(a.repo, "requirements")
     reqs, alias = load_requirements(req_path)
-    safety, pending = load_safety(req_path)
+    safety = load_safety(req_path)
     roots = [r for r in a.roots if os.path.isdir(os.path.join(a.repo, r))]
     tests = scan_tests(a.repo, roots)
     kinds = scan_test_kinds(a.repo, roots)
     results, counts = read_results(reports, {k[0] for k in tests})
-    rows, unknown = trace(reqs, alias, tests, results, counts, kinds, safety, pending)
+    rows, unknown = trace(reqs, alias, tests, results, counts, kinds, safety)
     os.makedirs(reports, exist_ok=True)
     with open(a.out or os.path.join(reports, "trace.md"), "w") as f:
         f.write(markdown(rows, unknown))
@@ -407,14 +406,11 @@ def main(argv=None):
     for r in rows:
         if r["status"] in ("gap", "fail", "no-oracle") or (r["status"] == "not-run" and not a.allow_not_run):
             print("  %-8s %s  %s" % (r["status"].upper(), r["id"], r["text"]))
-    for r in rows:
-        if r.get("oracle") == "pending":
-            print("  PENDING  %s  safety requirement without an oracle test (safety_pending_oracle)" % r["id"])
     kc = kind_counts(rows)
     print("test kinds: " + ", ".join("%d %s" % (v, k) for k, v in sorted(kc.items())))
     for u in unknown:
         print("  UNKNOWN  %s in %s::%s" % (u["id"], u["file"], u["test"]))
-    stray = sorted((safety | pending) - set(reqs))
+    stray = sorted(safety - set(reqs))
     for sid in stray:
         print("  UNKNOWN  %s named as a safety requirement, but no requirement has that id" % sid)
     print(summary(rows, unknown))

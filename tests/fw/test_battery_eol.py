@@ -14,8 +14,8 @@ import battery as bat
 from pumpkit import make_pump, ready_pump, cmd, warp, T0, DAY
 
 REQS = {
-    "test_eos_exactly_90_days_after_eri_at_every_flow": ["SAFE-EOL-90D"],
-    "test_service_limit_is_announced_by_eri_90_days_before": ["SAFE-EOL-90D"],
+    "test_eos_exactly_90_days_after_eri_at_every_flow": ["SAFE-EOL-90D", "ALM-ERI-EOS"],
+    "test_service_limit_is_announced_by_eri_90_days_before": ["SAFE-EOL-90D", "ALM-84-MONTHS"],
     "test_battery_never_negative_and_one_stop_at_eos": ["SAFE-EOL-90D"],
     "test_sudden_depletion_raises_eri_then_eos_in_that_order": ["SAFE-EOL-90D"],
 }
@@ -25,6 +25,13 @@ QUIESCENT_NA = 7000       # 7 uA
 STROKE_NAH = 20
 COMM_NAH = 5
 NOTICE_S = 90 * DAY
+
+# Where the expected values come from (tools/trace.py, issue 8 "trace honesty").
+ORACLES = {
+    "test_eos_exactly_90_days_after_eri_at_every_flow": "fraction",     # exact rational battery model above
+    "test_service_limit_is_announced_by_eri_90_days_before": "spec",    # 84 months counted day by day
+    "test_battery_never_negative_and_one_stop_at_eos": "spec",          # issue 8: one stop, never below 0
+}
 
 
 def consumed_nah(elapsed_s, strokes, comms, drain):

@@ -187,3 +187,12 @@ REQS = {
     "test_time_set_does_not_deliver_over_the_jump": ["CORE-TIME"],
     "test_utc_offset_moves_the_schedule_to_local_time": ["CORE-TIME"],
 }
+
+
+# Where the expected values come from (tools/trace.py, issue 8 "trace honesty"): worked by hand from
+# the model sheet (0.2 mL pathway, 0.15 mL default catheter, 1 mL/day at 500 mcg/mL) and the
+# patient-bolus settings the test writes (180 min lockout, 2 per 24 h).
+ORACLES = {
+    "test_concentration_change_bridges_pathway_at_the_old_flow": "spec",
+    "test_patient_bolus_lockout_and_24h_maximum_with_refusals_logged": "spec",
+}

@@ -10,8 +10,16 @@ REQS = {
     "test_discrepancy_just_over_14_5_percent_is_flagged": ["SAFE-REFILL-EXACT"],
     "test_discrepancy_exactly_14_5_percent_is_not_flagged": ["SAFE-REFILL-EXACT"],
     "test_discrepancy_with_nothing_expected": ["SAFE-REFILL-EXACT"],
-    "test_more_than_twice_needs_confirmation_without_a_profile": ["SAFE-CONFIRM-2X-PUMPWIDE"],
-    "test_flex_step_more_than_twice_needs_confirmation_without_a_profile": ["SAFE-CONFIRM-2X-PUMPWIDE"],
+    "test_more_than_twice_needs_confirmation_without_a_profile": ["SAFE-CONFIRM-2X-PUMPWIDE", "CONFIRM-2X"],
+    "test_flex_step_more_than_twice_needs_confirmation_without_a_profile": ["SAFE-CONFIRM-2X-PUMPWIDE", "CONFIRM-2X"],
+}
+# Where the expected values come from (tools/trace.py): the arithmetic, worked here.
+ORACLES = {
+    "test_discrepancy_just_over_14_5_percent_is_flagged": "spec",
+    "test_discrepancy_exactly_14_5_percent_is_not_flagged": "spec",
+    "test_discrepancy_with_nothing_expected": "spec",
+    "test_more_than_twice_needs_confirmation_without_a_profile": "spec",
+    "test_flex_step_more_than_twice_needs_confirmation_without_a_profile": "spec",
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 1000000}

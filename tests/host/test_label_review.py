@@ -184,6 +184,7 @@ def test_first_post_implant_programme_above_twice_the_largest_screening_dose_is_
 
 
 # --- no increase in the first 24 h -------------------------------------------------------------------
+@pytest.mark.oracle("label")
 @pytest.mark.req("TIT-FIRST24H")
 @pytest.mark.parametrize("indication", sorted(PROFILES))
 def test_no_increase_in_the_first_24_h_boundary_on_the_pump(indication):
@@ -196,6 +197,7 @@ def test_no_increase_in_the_first_24_h_boundary_on_the_pump(indication):
     assert ctl.daily_ng() == 105 * MCG
 
 
+@pytest.mark.oracle("label")
 @pytest.mark.req("TIT-FIRST24H")
 def test_a_decrease_then_back_up_inside_the_first_24_h_is_still_an_increase():
     hal, ctl = pump("spinal", first_ng=100 * MCG)
@@ -205,6 +207,7 @@ def test_a_decrease_then_back_up_inside_the_first_24_h_is_still_an_increase():
     refused(stage, ctl, cont(99 * MCG))
 
 
+@pytest.mark.oracle("label")
 @pytest.mark.req("TIT-FIRST24H")
 def test_host_library_applies_the_first_24_h_rule_at_the_same_boundary():
     prof = {"indication": "spinal", "phase": "titration"}
@@ -224,6 +227,7 @@ def test_no_rate_increase_by_a_flex_plan_in_the_first_24_h():
 
 
 # --- titration ----------------------------------------------------------------------------------------
+@pytest.mark.oracle("label")
 @pytest.mark.req("TIT-SPINAL-30", "TIT-CEREBRAL-15", "TIT-PAED-15")
 @pytest.mark.parametrize("indication", sorted(PROFILES))
 @pytest.mark.parametrize("old_ug", [100, 333])
@@ -237,6 +241,7 @@ def test_titration_cap_exact_boundary_on_the_pump(indication, old_ug):
     assert ctl.daily_ng() == limit
 
 
+@pytest.mark.oracle("label")
 @pytest.mark.req("TIT-ONCE-24H")
 @pytest.mark.parametrize("indication", ["spinal", "cerebral"])
 def test_only_one_increase_per_24_h_and_decreases_are_not_counted(indication):
@@ -252,6 +257,7 @@ def test_only_one_increase_per_24_h_and_decreases_are_not_counted(indication):
     commit(ctl, cont(cap_ng(200 * MCG, lo)))
 
 
+@pytest.mark.oracle("label")
 @pytest.mark.req("TIT-SPINAL-30", "TIT-CEREBRAL-15", "TIT-ONCE-24H")
 @pytest.mark.parametrize("indication", sorted(PROFILES))
 def test_host_library_titration_caps_match_the_label(indication):
@@ -277,6 +283,7 @@ def test_guidance_shows_the_label_increments_and_the_doses_they_give(indication)
 
 
 # --- refills (maintenance) -------------------------------------------------------------------------
+@pytest.mark.oracle("label")
 @pytest.mark.req("REFILL-SPINAL-40", "REFILL-CEREBRAL-20")
 @pytest.mark.parametrize("indication", sorted(PROFILES))
 def test_refill_increase_cap_exact_boundary_on_the_pump(indication):
@@ -290,6 +297,7 @@ def test_refill_increase_cap_exact_boundary_on_the_pump(indication):
     assert ctl.daily_ng() == cap_ng(old, top)
 
 
+@pytest.mark.oracle("label")
 @pytest.mark.req("REFILL-SPINAL-40", "REFILL-CEREBRAL-20")
 @pytest.mark.parametrize("indication", sorted(PROFILES))
 def test_host_library_refill_caps_match_the_label(indication):
@@ -316,6 +324,7 @@ def test_side_effect_decrease_of_10_to_20_percent_needs_nothing_more_needs_a_rea
 
 
 # --- dose ranges -----------------------------------------------------------------------------------------
+@pytest.mark.oracle("label")
 @pytest.mark.req("DL-HARD-SPINAL", "DL-HARD-CEREBRAL", "DL-HARD-PAED", "DL-HARD-U12")
 @pytest.mark.parametrize("indication", sorted(PROFILES))
 def test_hard_daily_range_both_bounds_on_pump_and_host(indication):
@@ -330,6 +339,7 @@ def test_hard_daily_range_both_bounds_on_pump_and_host(indication):
         assert (host == []) == ok, (indication, ng, host)
 
 
+@pytest.mark.oracle("label")
 @pytest.mark.req("DL-HARD-CEREBRAL")
 def test_every_day_of_a_weekday_plan_is_held_to_the_range_not_only_the_mean():
     hal, ctl = pump("cerebral", conc=500)
@@ -370,6 +380,7 @@ def test_typical_range_is_a_soft_limit_needing_a_logged_reason(indication):
         assert (host != []) == soft
 
 
+@pytest.mark.oracle("label")
 @pytest.mark.req("DL-HARD-U12")
 def test_under_12_usual_dose_274_is_shown_and_accepted():
     f = LIB.evaluate({"indication": "paediatric_u12", "phase": "maintenance"}, 0, cont(U12_USUAL_UG * MCG), 500)

@@ -165,7 +165,6 @@ def test_seed_quotes_are_verbatim():
 # --- trace honesty (issue 8): test kinds and safety requirements' oracles ---------------------
 KIND_TOML = '''
 safety = ["S-1", "S-2"]
-safety_pending_oracle = ["S-3"]
 
 [[req]]
 id = "S-1"
@@ -184,7 +183,6 @@ id = "S-3"
 text = "s3"
 source = "issue 8"
 quote = "q"
-safety = true
 
 [[req]]
 id = "N-4"
@@ -255,11 +253,34 @@ def test_kinds_and_safety_oracles(tmp_path):
     assert rows["S-1"]["safety"] and rows["S-1"]["oracle"] == "ok" and rows["S-1"]["status"] == "pass"
     # S-2 has an oracle only through the tests/fw ORACLES table
     assert rows["S-2"]["oracle"] == "ok"
-    assert rows["S-3"]["oracle"] == "pending" and rows["S-3"]["status"] == "pass"
+    # S-3 is not a safety requirement: its host-vs-pump test is enough for the trace
+    assert not rows["S-3"]["safety"] and rows["S-3"]["oracle"] is None and rows["S-3"]["status"] == "pass"
     assert not rows["N-4"]["safety"] and rows["N-4"]["oracle"] is None
     assert rc == 0
     md = (repo / ".reports" / "trace.md").read_text()
-    assert "## Safety requirements and their oracle tests" in md and "**PENDING**" in md
+    assert "## Safety requirements and their oracle tests" in md and "| S-1 | yes |" in md
+
+
+@pytest.mark.req("VER-TRACE-KINDS")
+@pytest.mark.oracle("spec")
+@pytest.mark.parametrize("how", ["safety = true", "safety_pending_oracle"])
+def test_planted_safety_requirement_with_only_a_host_vs_pump_test_fails(tmp_path, how):
+    """A safety requirement whose only test is host_vs_pump fails the trace, whether it is marked
+    `safety = true` or listed under the old `safety_pending_oracle` key (no pending excuse left)."""
+    repo = _kind_repo(tmp_path)
+    toml = repo / "requirements" / "r.toml"
+    text = toml.read_text()
+    if how == "safety = true":
+        text = text.replace('id = "S-3"\ntext = "s3"\nsource = "issue 8"\nquote = "q"\n',
+                            'id = "S-3"\ntext = "s3"\nsource = "issue 8"\nquote = "q"\nsafety = true\n')
+    else:
+        text = text.replace('safety = ["S-1", "S-2"]\n', 'safety = ["S-1", "S-2"]\nsafety_pending_oracle = ["S-3"]\n')
+    assert text != toml.read_text()
+    toml.write_text(text)
+    rc, rows, _ = _run(repo)
+    assert rows["S-3"]["safety"] and rows["S-3"]["oracle"] == "missing" and rows["S-3"]["status"] == "no-oracle"
+    assert rc == 1
+    assert "| S-3 | **NO** |" in (repo / ".reports" / "trace.md").read_text()
 
 
 @pytest.mark.req("VER-TRACE-KINDS")
@@ -286,11 +307,12 @@ def test_unknown_safety_id_fails(tmp_path):
 @pytest.mark.oracle("spec")
 def test_this_repo_kinds_scan_and_safety_oracles():
     """The real repository: every test file's kind tables are literals the scan can read, and every
-    safety requirement not in the pending ledger names at least one oracle test."""
+    safety requirement names at least one oracle test (no pending list)."""
     reqs, alias = trace.load_requirements(os.path.join(REPO, "requirements"))
-    safety, pending = trace.load_safety(os.path.join(REPO, "requirements"))
+    safety = trace.load_safety(os.path.join(REPO, "requirements"))
     tests = trace.scan_tests(REPO, ["tests", "hil"])
     kinds = trace.scan_test_kinds(REPO, ["tests", "hil"])
-    rows, _ = trace.trace(reqs, alias, tests, {}, {}, kinds, safety, pending)
-    assert not sorted((safety | pending) - set(reqs))
+    rows, _ = trace.trace(reqs, alias, tests, {}, {}, kinds, safety)
+    assert not sorted(safety - set(reqs))
+    assert len(safety) >= 48
     assert [r["id"] for r in rows if r.get("oracle") == "missing"] == []

@@ -23,6 +23,7 @@ class Ledger:
         self.overrides = []       # [t0_s, t1_s, rate_ng_day, replace]
         self.den = 2 * pm.DAY_S * 500
         self._g_anchor = 0
+        self._pc = None           # the piece cache (see _piece), or None
 
     # --- exact volume -------------------------------------------------------------
     def _scale(self):
@@ -45,7 +46,147 @@ class Ledger:
         return self.rem + 1000 * n
 
     def volume_nl(self, t_s):
+        if self._piece_has(t_s):
+            return self._piece_volume(t_s)
         return self.base_nl + self._num(t_s) // self.den
+
+    def volume_exact_nl(self, t_s):
+        """The reference path: V(t) from the full integral, never from the piece cache."""
+        return self.base_nl + self._num(t_s) // self.den
+
+    # --- the piece cache: the same exact numbers with fewer long-int operations ----------
+    # Between two breakpoints (a plan segment edge, a periodic-bolus edge, an override edge)
+    # the numerator N(t) is a quadratic in t with integer coefficients (ramps are linear in
+    # rate, so their integral is quadratic). Three exact samples N(lo), N(lo+1), N(lo+2)
+    # give its coefficients; from then on V(lo + d) = base + q0 + (r0 + c1*d + c2*d*d) // den
+    # costs three or four long-int operations instead of a full G() evaluation (~30), and
+    # the next stroke time within a constant-rate piece is one ceiling division. The
+    # values are identical by construction (tests/fw/test_delivery_fastpath.py compares
+    # both paths at random times). Budget: a stroke tick allocates <= 512 B (issue 9).
+    def _next_break(self, t_s):
+        """First breakpoint strictly after t_s (or t_s + HORIZON_S)."""
+        hi = t_s + HORIZON_S
+        for o in self.overrides:
+            if t_s < o[0] < hi:
+                hi = o[0]
+            if t_s < o[1] < hi:
+                hi = o[1]
+        p = self.plan
+        if p is not None:
+            x = (t_s + self.utc_offset_s - p.origin_s) % p.period_s
+            i = p._seg_index(x)
+            if t_s + p.xs[i + 1] - x < hi:
+                hi = t_s + p.xs[i + 1] - x
+            for a, e, _ in p.bolus_segs:
+                if x < a and t_s + a - x < hi:
+                    hi = t_s + a - x
+                if x < e and t_s + e - x < hi:
+                    hi = t_s + e - x
+        return hi
+
+    def _piece_has(self, t_s):
+        c = self._pc
+        # Any change to the ledger (also by code outside this module) changes one of these
+        # objects, so a stale piece is never used.
+        return (c is not None and c[0] <= t_s <= c[1] and c[2] is self.plan and c[3] is self.overrides
+                and c[4] == len(self.overrides) and c[5] == self.anchor_t_s and c[6] == self.utc_offset_s
+                and c[7] == self.rem and c[8] == self.den and c[9] == self._g_anchor)
+
+    def _piece_build(self, t_s):
+        """Cache the quadratic N(t) on [t_s, next breakpoint]; False if too short or before the anchor."""
+        self._pc = None
+        if t_s < self.anchor_t_s:
+            return False
+        hi = self._next_break(t_s)
+        if hi - t_s < 2:
+            return False
+        n0 = self._num(t_s)
+        n1 = self._num(t_s + 1)
+        d2 = self._num(t_s + 2) - 2 * n1 + n0
+        if d2 & 1:   # cannot happen for integer coefficients; refuse rather than guess
+            return False
+        c2 = d2 >> 1
+        self._pc = [t_s, hi, self.plan, self.overrides, len(self.overrides), self.anchor_t_s,
+                    self.utc_offset_s, self.rem, self.den, self._g_anchor,
+                    n0 // self.den, n0 % self.den, n1 - n0 - c2, c2, 0, -1, None]
+        return True
+
+    def _piece_volume(self, t_s):
+        c = self._pc
+        d = t_s - c[0]
+        if d == c[15] and c[16] is not None:
+            return self.base_nl + c[10] + (c[11] + c[16]) // self.den
+        f = c[11] + c[12] * d
+        if c[13]:
+            f += c[13] * d * d
+        return self.base_nl + c[10] + f // self.den
+
+    def _piece_first(self, target_nl, t_from):
+        """first_t_reaching within the cached piece: the time, or None if beyond its end."""
+        c = self._pc
+        d0 = t_from - c[0]
+        span = c[1] - c[0]
+        need = (target_nl - self.base_nl - c[10]) * self.den - c[11]   # c1*d + c2*d*d >= need
+        if need <= 0:
+            return t_from
+        c1, c2 = c[12], c[13]
+        if c2 == 0:
+            if c1 <= 0:
+                return None
+            d = -((-need) // c1)   # ceil: the exact first second, no search
+            if d < d0:
+                d = d0
+            return c[0] + d if d <= span else None
+        # Ramp: guess the gap the previous stroke needed (the rate hardly changes between
+        # strokes), else a Newton step from t_from; then walk the exact quadratic by single
+        # seconds to the first d with f(d) >= need (zero or one step), bisecting if far off.
+        gap = c[14]
+        if gap <= 0:
+            f0 = c1 * d0 + c2 * d0 * d0
+            if f0 >= need:
+                return t_from
+            slope = c1 + c2 * (2 * d0 + 1)
+            gap = -((f0 - need) // slope) if slope > 0 else 1
+        d = d0 + gap
+        if d > span:
+            d = span
+        fd = c1 * d + c2 * d * d
+        if fd >= need:
+            lo, hi, fhi = d0 - 1, d, fd      # f(hi) >= need; nothing below d0 counts
+            for _ in range(4):
+                if hi == d0:
+                    break
+                d = hi - 1
+                fd = c1 * d + c2 * d * d
+                if fd < need:
+                    lo = d
+                    break
+                hi, fhi = d, fd
+        else:
+            lo, hi, fhi = d, span, None      # f(lo) < need
+            if c1 * span + c2 * span * span < need:
+                return None
+            for _ in range(4):
+                d = lo + 1
+                if d == hi:
+                    break
+                fd = c1 * d + c2 * d * d
+                if fd >= need:
+                    hi, fhi = d, fd
+                    break
+                lo = d
+        while hi - lo > 1:              # guess far off: bisect the bracket
+            d = (lo + hi) >> 1
+            fd = c1 * d + c2 * d * d
+            if fd >= need:
+                hi, fhi = d, fd
+            else:
+                lo = d
+        # The stroke tick asks V at exactly this time next: keep f there (saves the quadratic).
+        c[15] = hi
+        c[16] = fhi
+        c[14] = hi - d0
+        return c[0] + hi
 
     def rebase(self, t_s, plan=None, conc_ug_ml=None, utc_offset_s=None, keep_plan=True):
         """Fold everything up to t_s into base_nl; then switch plan/conc/offset."""
@@ -93,7 +234,17 @@ class Ledger:
 
     def first_t_reaching(self, target_nl, t_from):
         """Smallest integer t >= t_from with volume_nl(t) >= target_nl, or None."""
-        v = self.volume_nl(t_from)
+        if self._piece_has(t_from) or self._piece_build(t_from):
+            t = self._piece_first(target_nl, t_from)
+            if t is not None:
+                return t
+            # Not reached by the piece's end: V(end) < target, so search on from there.
+            t_from = self._pc[1]
+        return self.first_t_reaching_exact(target_nl, t_from)
+
+    def first_t_reaching_exact(self, target_nl, t_from):
+        """The reference search (exponential probe + bisection over the exact volume)."""
+        v = self.volume_exact_nl(t_from)
         if v >= target_nl:
             return t_from
         # Seed the search with the time the current flow needs: exact while the rate is
@@ -102,7 +253,8 @@ class Ledger:
         flow = self.rate_ng_day(t_from) * 1000 // self.conc_ug_ml
         if flow > 0:
             guess = (target_nl - v) * 86400 // flow
-        return first_true(t_from, t_from + HORIZON_S, lambda t: self.volume_nl(t) >= target_nl, guess)
+        return first_true(t_from, t_from + HORIZON_S, lambda t: self.volume_exact_nl(t) >= target_nl,
+                          guess)
 
     # --- persistence ----------------------------------------------------------------
     def to_dict(self):

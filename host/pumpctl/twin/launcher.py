@@ -89,7 +89,8 @@ def speed_ratio(speed):
 class Twin:
     def __init__(self, state_dir, speed=1, build_dir=None, build="test", serial=None, host="127.0.0.1", port=0,
                  no_pty=False, no_tcp=False, mechanism=None, reservoir_nl=None, battery_mv=None,
-                 heap_bytes=config.PICO_HEAP_BYTES, rtc_battery=False, cut_at=0, log=None, restart=True):
+                 heap_bytes=config.PICO_HEAP_BYTES, rtc_battery=False, cut_at=0, log=None, restart=True,
+                 motor_time=False):
         self.state = os.path.abspath(state_dir)
         self.speed = speed
         self.build_dir = os.path.abspath(build_dir) if build_dir else None
@@ -99,6 +100,7 @@ class Twin:
         self.no_pty, self.no_tcp = no_pty, no_tcp
         self.heap_bytes = heap_bytes
         self.rtc_battery = rtc_battery
+        self.motor_time = motor_time
         self.cut_at = cut_at
         self.log_stream = log or sys.stderr
         self.restart = restart
@@ -210,7 +212,7 @@ class Twin:
         uid = list(b"\xe6\x60\x38\x53") + list(bytes.fromhex(self.serial[4:12])) if (
             self.serial and self.serial.startswith("PICO") and len(self.serial) == 12) else list(
             b"\xe6\x60\x38\x53\x2b\x33\x5f\x2c")
-        cfg = {"board_dir": BOARD_DIR, "speed_num": num, "speed_den": den, "log": self.log_path,
+        cfg = {"board_dir": BOARD_DIR, "speed_num": num, "speed_den": den, "motor_time": self.motor_time, "log": self.log_path,
                "strokes_csv": self.csv_path, "ctl_fifo": self.fifo, "plant": plant, "image": self.image,
                "block_count": config.PICO_BLOCKS, "cut_at": self.cut_at, "reset_cause": self._cause,
                "unique_id": uid, "rtc_unix_s": self._rtc_unix_s, "boot_no": self.boots + 1,
@@ -392,6 +394,44 @@ class Twin:
                 "blocked": blocked, "battery_mv": battery, "tones": tones, "leds": leds, "resets": resets,
                 "cuts": cuts, "boots": boots, "t_ms": t_ms, "last_truth": last_truth}
 
+    def control_sync(self, op, arg=None, timeout_s=10.0):
+        """control() and wait until the twin has applied it (a probe after it comes back)."""
+        self.control(op, arg)
+        if self.probe(timeout_s) is None:
+            raise TwinError("the twin did not apply %s within %s s (is it running?)" % (op, timeout_s))
+
+    def heard(self):
+        """Alarm sounds as the plant heard them: [(t_ms, name)], name from the tones alone:
+        "critical" (high/low alternating, IEC 60601-1-8 two-tone), "noncritical" (one long high
+        tone), "test" (a long high tone, a pause, then high/low), or "tone:<freqs>"."""
+        groups, cur, last_off = [], [], None
+        tones = self.truth()["tones"]
+        for i, (t, freq, duty) in enumerate(tones):
+            if duty and (last_off is not None and t - last_off >= config.TONE_GAP_MS) and cur:
+                groups.append(cur)
+                cur = []
+            if duty:
+                end = tones[i + 1][0] if i + 1 < len(tones) else None
+                cur.append((t, freq, end))
+            else:
+                last_off = t
+        if cur:
+            groups.append(cur)
+        out = []
+        for g in groups:
+            freqs = [f for _, f, _ in g]
+            first_ms = (g[0][2] - g[0][0]) if g[0][2] is not None else 0
+            if len(set(freqs)) == 2 and first_ms >= 500:
+                name = "test"
+            elif len(set(freqs)) == 2:
+                name = "critical"
+            elif len(g) == 1 and first_ms >= 500:
+                name = "noncritical"
+            else:
+                name = "tone:" + "/".join(str(f) for f in freqs)
+            out.append((g[0][0], name))
+        return out
+
     def probe(self, timeout_s=10.0):
         """Ask the running twin for its live numbers (heap, flash ops); None if it does not answer."""
         tag = int(time.monotonic() * 1000)
@@ -483,3 +523,41 @@ class Twin:
                 os.write(fd, data)
         except (BlockingIOError, OSError):
             pass   # that reader is not reading: drop (as the emulator's pty does)
+
+
+def serve(opts, out=None):
+    """`pumpctl emulate --runtime twin`: run the twin until SIGINT/SIGTERM; prints pty and tcp."""
+    import tempfile
+
+    out = out or sys.stdout
+    tmp = None
+    state = opts.get("state")
+    if not state:
+        tmp = tempfile.TemporaryDirectory(prefix="pump-twin-")
+        state = tmp.name
+    twin = Twin(state, speed=opts.get("speed") or 1, build=opts.get("build") or "test",
+                serial=opts.get("serial"), host=opts.get("host") or "127.0.0.1", port=opts.get("port") or 0,
+                no_pty=opts.get("no_pty"), no_tcp=opts.get("no_tcp"), log=opts.get("log"))
+    try:
+        twin.start()
+    except TwinError as e:
+        sys.stderr.write("pumpctl emulate: %s\n" % e)
+        return 2
+    if twin.pty_path:
+        out.write("pty: %s\n" % twin.pty_path)
+    if twin.tcp_url:
+        out.write("tcp: %s\n" % twin.tcp_url)
+    out.write("twin: state %s (flash.img, plant/strokes.csv, plant/log.jsonl)\n" % state)
+    out.flush()
+    done = threading.Event()
+    old = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+        twin.stop()
+        if tmp is not None:
+            tmp.cleanup()
+    return 0

@@ -50,6 +50,7 @@ class Plant:
         self.csv = csv
         self.dir_level = 1 - self.dir_forward
         self.enable_level = 1 - self.enable_active
+        self.step_level = 0
         self.steps = 0        # steps into the current stroke
         self.reverse_steps = 0
         self.stalled_steps = 0
@@ -66,10 +67,16 @@ class Plant:
     def attach(self, pin):
         g = pin.gpio
         if g == self.step_gpio:
-            return self._step_edge
+            self.step_level = pin.out
+            pin.value = self._step_value    # the hot write of every step: one call
+            return None
+        if g == self.stall_gpio:
+            pin.value = self._stall_value   # the hot read after every step: one call, no lookups
         if g == self.dir_gpio:
+            self.dir_level = pin.out    # the level it was created with (Pin(..., value=))
             return self._dir
         if g == self.enable_gpio:
+            self.enable_level = pin.out
             return self._enable
         if g == self.led_gpio:
             return self._led
@@ -87,8 +94,18 @@ class Plant:
     def _moving_blocked(self):
         return self.blocked or self.reservoir_pl <= 0
 
-    def _step_edge(self, v):
-        if not v or self.enable_level != self.enable_active:
+    def _step_value(self, v=None):
+        if v is None:
+            return self.step_level
+        if v:
+            if not self.step_level:
+                self.step_level = 1
+                self._step_edge()
+        else:
+            self.step_level = 0
+
+    def _step_edge(self):
+        if self.enable_level != self.enable_active:
             return
         if self.dir_level != self.dir_forward:
             self.reverse_steps += 1
@@ -97,7 +114,7 @@ class Plant:
             self.stalled_steps += 1
             return
         self.steps += 1
-        if self.steps >= self.steps_per_stroke:
+        if self.steps == self.steps_per_stroke:
             self.steps = 0
             self._stroke()
 
@@ -120,6 +137,11 @@ class Plant:
         self.carry_pl = pl - nl * 1000
         self.strokes += 1
         self.csv.write("%d,%d\n" % (self.t_ms(), nl))
+
+    def _stall_value(self, v=None):
+        if self.enable_level == self.enable_active and (self.blocked or self.reservoir_pl <= 0):
+            return self.stall_active
+        return 1 - self.stall_active
 
     def pin_level(self, gpio, pull):
         if gpio == self.stall_gpio:
@@ -150,8 +172,11 @@ class Plant:
     def command(self, op, arg):
         if op == "refill":
             self.reservoir_pl += arg * 1000
-        elif op == "withdraw":
-            self.reservoir_pl = max(0, self.reservoir_pl - arg * 1000)
+        elif op == "withdraw_all":
+            # the clinician aspirates the reservoir empty (refill procedure): note what came out
+            arg = self.reservoir_pl // 1000
+            self.reservoir_pl -= arg * 1000
+            op = "withdraw"
         elif op == "block":
             self.blocked = bool(arg)
         elif op == "battery_mv":

@@ -25,11 +25,14 @@ sys.path[:] = [CFG["board_dir"]]
 
 import vclock  # noqa: E402
 
-vclock.setup(CFG["speed_num"], CFG["speed_den"])
+vclock.setup(CFG["speed_num"], CFG["speed_den"], CFG.get("motor_time", False))
 import time  # noqa: E402,F401 - the shim, before the firmware can import anything
 import select  # noqa: E402
 import machine  # noqa: E402
 import micropython  # noqa: E402
+
+if vclock.MOTOR_TIME:
+    time.sleep_us = time._motor_sleep_us
 
 import blockdev  # noqa: E402
 import plant as plantmod  # noqa: E402
@@ -96,7 +99,8 @@ def service():
             # the firmware is stuck (no more feeding): only the watchdog gets us out
             PLANT.note("hang", 1)
             while True:
-                vclock.skip_us(1000)
+                vclock._skip_us += 1000
+                vclock.now_us()
         elif op == "truth":
             LOG.write('{"t_ms": %d, "truth": %s, "reservoir_pl": %d, "strokes": %d, "steps": %d, "stalled_steps": %d, '
                       '"tones": %d, "ops": %d, "nor_violations": %d, "mem_free": %d, "mem_alloc": %d}\n' % (

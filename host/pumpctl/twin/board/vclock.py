@@ -18,6 +18,11 @@ sys.path.extend(_path)
 
 SPEED_NUM = 1
 SPEED_DEN = 1
+# motor_time: sleeps advance the clock (a stroke costs its 200 ms of pump time, as on silicon).
+# Off by default: the test build's sim_warp catches a day up in one command, which on a real
+# Pico blocks for minutes (docs/board.md); off, the twin's strokes are instantaneous like the
+# emulators' and the HIL scenarios' timing holds.
+MOTOR_TIME = False
 _last = _rtime.ticks_us()
 _real_us = 0        # real microseconds since boot (accumulated ticks deltas: no wrap)
 _skip_us = 0        # slept (virtual-only) microseconds
@@ -26,10 +31,11 @@ wdt_timeout_us = 0
 on_wdt = None       # set by twin_boot: called when the watchdog expires
 
 
-def setup(speed_num, speed_den):
-    global SPEED_NUM, SPEED_DEN
+def setup(speed_num, speed_den, motor_time=False):
+    global SPEED_NUM, SPEED_DEN, MOTOR_TIME
     SPEED_NUM = speed_num
     SPEED_DEN = speed_den
+    MOTOR_TIME = motor_time
 
 
 def now_us():
@@ -47,7 +53,7 @@ def now_us():
 def skip_us(us):
     """A sleep: virtual time moves on by us, no wall time is spent."""
     global _skip_us
-    if us > 0:
+    if us > 0 and MOTOR_TIME:
         _skip_us += us
     now_us()
 

@@ -113,6 +113,12 @@ class EmuTarget:
         self._log.close()
 
 
+# The twin's clock runs at 1/10 of real time in the HIL suite: a warp of days pulses every stroke
+# through the pins and takes seconds of host time, which would otherwise pass as pump time too and
+# shift the scenarios' "just before the forecast" instants (on a real board even more: docs/board.md).
+TWIN_SPEED = 0.1
+
+
 class TwinTarget:
     """The board twin (issue 9, ``--target twin``): the flashed Pico image on native MicroPython
     with a pump plant (host/pumpctl/twin). A fresh blank Pico per test; no battery-backed RTC (a
@@ -135,8 +141,9 @@ class TwinTarget:
     def open(self):
         from pumpctl.twin.launcher import Twin
 
+        opts = dict(speed=TWIN_SPEED, **self.twin_opts)
         self.twin = Twin(self.state_dir, build_dir=self.build_dir, build=self.build, serial=self.serial,
-                         no_tcp=True, log=self._log, **self.twin_opts).start()
+                         no_tcp=True, log=self._log, **opts).start()
         return self.twin.pty_path
 
     @property
@@ -148,7 +155,7 @@ class TwinTarget:
         """The twin's log, with the alarm sounds the plant heard appended as `pump: buzzer <name>`
         lines (the emulators' HAL log format), once the current sound has finished."""
         if self.twin is not None and not self._log.closed:
-            time.sleep(1.6)   # the longest pattern (critical, 1.5 s) plays out at speed 1
+            time.sleep(0.6 / self.twin.speed)   # long enough to hear both tones of a two-tone alarm
             for t_ms, name in self.twin.heard()[self._heard:]:
                 self._log.write("plant t_ms=%d pump: buzzer %s\n" % (t_ms, name))
                 self._heard += 1

@@ -101,6 +101,9 @@ def service():
             while True:
                 vclock._skip_us += 1000
                 vclock.now_us()
+        elif op == "arm_cut":
+            BDEV.cut_at = arg   # power dies at block operation `arg` (counted from main.py's start)
+            PLANT.note("arm_cut", arg)
         elif op == "truth":
             LOG.write('{"t_ms": %d, "truth": %s, "reservoir_pl": %d, "strokes": %d, "steps": %d, "stalled_steps": %d, '
                       '"tones": %d, "ops": %d, "nor_violations": %d, "mem_free": %d, "mem_alloc": %d}\n' % (

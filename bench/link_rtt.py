@@ -10,8 +10,8 @@ sys.path[:0] = [os.path.join(HERE, "..", "host")]
 from pumpctl import fwpath  # noqa: E402
 
 fwpath.ensure()
-from pumpctl.client import PumpClient  # noqa: E402
-from pumpctl.emulator import Emulator  # noqa: E402
+from pumpctl.link.client import PumpClient  # noqa: E402
+from pumpctl.emulator.server import Emulator  # noqa: E402
 
 
 def measure(runtime):

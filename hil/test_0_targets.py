@@ -23,7 +23,7 @@ def emu_only(hil_target):
 
 @pytest.fixture
 def emulator(emu_only, tmp_path):
-    from pumpctl.emulator import Emulator
+    from pumpctl.emulator.server import Emulator
 
     emu = Emulator(log=io.StringIO(), out=io.StringIO(), state=str(tmp_path / "flash"), serial="HILRIG01",
                    runtime="cpython" if emu_only == "emu" else "micropython").start()

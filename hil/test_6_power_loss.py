@@ -2,7 +2,7 @@
 import time
 
 import pytest
-from pumpctl.client import PumpTimeout
+from pumpctl.link.client import PumpTimeout
 
 from dut import DAY_S, continuous, start_therapy
 

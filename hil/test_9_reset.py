@@ -3,7 +3,7 @@
 On the emulators ``Dut.factory_reset()`` goes through the same link, supervisor reboot and
 reconnect as on a board, so these scenarios prove the fixture's board path end to end."""
 import pytest
-from pumpctl.client import PumpReplyError
+from pumpctl.link.client import PumpReplyError
 
 from dut import DAY_S, continuous, start_therapy
 

@@ -1,6 +1,6 @@
 """``python -m pumpctl``: the same entry point as the ``pumpctl`` console script."""
 import sys
 
-from .cli import main
+from pumpctl.cli.main import main
 
 sys.exit(main())

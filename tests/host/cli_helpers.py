@@ -2,8 +2,8 @@
 import io
 import os
 
-from pumpctl import cli
-from pumpctl.emulator import Emulator
+from pumpctl.cli import main as cli
+from pumpctl.emulator.server import Emulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NIGHT_RAMP = os.path.join(REPO, "examples", "night_ramp.toml")

@@ -1,8 +1,8 @@
 """Clinical assistants (issue 5): screening, initial dose, night flex, refill planning, holiday taper, risk."""
 import pytest
 
-from pumpctl import assistants as A
-from pumpctl import druglib
+from pumpctl.clinical import assistants as A
+from pumpctl.clinical import druglib
 import clinical
 import pumpmodel as pm
 import schedule
@@ -182,7 +182,7 @@ def test_assistants_use_the_library_they_are_given(tmp_path):
 
 def _cli(*argv):
     import io
-    from pumpctl import cli
+    from pumpctl.cli import main as cli
     out, err = io.StringIO(), io.StringIO()
     rc = cli.main(list(argv), stdout=out, stderr=err)
     return rc, out.getvalue(), err.getvalue()

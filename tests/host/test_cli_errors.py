@@ -6,9 +6,9 @@ import threading
 import pytest
 
 from cli_helpers import NIGHT_RAMP, Pump, run
-from pumpctl import cli
-from pumpctl.keys import KeyStore
-from pumpctl.session import Session, SessionError
+from pumpctl.cli import main as cli
+from pumpctl.link.keys import KeyStore
+from pumpctl.link.session import Session, SessionError
 from protocol import encode, reply_ok
 
 
@@ -66,7 +66,7 @@ class FakeServer:
 @pytest.fixture
 def no_port_env(monkeypatch):
     monkeypatch.delenv("PUMPCTL_PORT", raising=False)
-    import pumpctl.ports as ports
+    import pumpctl.link.ports as ports
 
     monkeypatch.setattr(ports, "candidates", lambda comports=None: [])
 
@@ -214,7 +214,7 @@ def test_commit_without_stage_impossible_and_hash_never_supplied_by_caller(pump)
 
 
 def cli_guard(s, trig):
-    from pumpctl.session import guarded
+    from pumpctl.link.session import guarded
 
     return guarded(s, trig)
 

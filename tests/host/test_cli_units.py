@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 
 from cli_helpers import NIGHT_RAMP
-from pumpctl import ports, prescription
-from pumpctl.client import PumpPortError
-from pumpctl.keys import KeyStore, KeyStoreError
-from pumpctl.prescription import PrescriptionError
+from pumpctl.link import ports
+from pumpctl.clinical import prescription
+from pumpctl.link.client import PumpPortError
+from pumpctl.link.keys import KeyStore, KeyStoreError
+from pumpctl.clinical.prescription import PrescriptionError
 
 
 def test_decimal_units_are_exact():
@@ -94,7 +95,7 @@ def test_keystore_roundtrip_mode_0600_and_refuses_readable(tmp_path):
 
 
 def test_keystore_path_from_environment(monkeypatch, tmp_path):
-    from pumpctl import keys
+    from pumpctl.link import keys
 
     monkeypatch.setenv("PUMPCTL_KEYS", str(tmp_path / "k.toml"))
     assert keys.default_path() == str(tmp_path / "k.toml")
@@ -125,7 +126,7 @@ def test_port_order_flag_env_autodetect():
 
 
 def test_durations():
-    from pumpctl.cli_admin import parse_duration
+    from pumpctl.cli.admin import parse_duration
 
     assert parse_duration("30d") == 2592000 and parse_duration("12h") == 43200 and parse_duration("90") == 90
     with pytest.raises(PrescriptionError):

@@ -7,7 +7,7 @@ import auth
 from auth import Keyring
 from link import Link
 from protocol import PROTOCOL_VERSION, PumpError, crc_hex, encode, event_obj, reply_err, reply_ok
-from pumpctl.client import (
+from pumpctl.link.client import (
     PumpClient,
     PumpPortError,
     PumpProtocolError,
@@ -268,7 +268,7 @@ KEY_CLIN = "c1" * 32
 def _emulator(**kw):
     import io
 
-    from pumpctl.emulator import Emulator
+    from pumpctl.emulator.server import Emulator
 
     return Emulator(serial="ITB-000777", log=io.StringIO(), out=io.StringIO(), seed=3, **kw)
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from pumpctl import druglib
+from pumpctl.clinical import druglib
 import clinical
 from controller import Controller
 from flash import MemoryFlash
@@ -172,7 +172,7 @@ def test_library_file_ships_next_to_the_module():
 
 @pytest.mark.req("DL-HARD-SPINAL", "SOFT-RANGE", "DL-CONC")
 def test_example_prescriptions_pass_the_library_and_the_pump():
-    from pumpctl import prescription
+    from pumpctl.clinical import prescription
     ex = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples")
     files = sorted(f for f in os.listdir(ex) if f.endswith(".toml"))
     assert files

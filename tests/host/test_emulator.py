@@ -16,9 +16,9 @@ import time
 import pytest
 from emu_helpers import FIRMWARE, EmuProc, need_mpy, open_port, protocol, read_until, request
 
-from pumpctl.emu_backend import LocalBackend, is_event
-from pumpctl.emulator import Emulator
-from pumpctl.vclock import VClock
+from pumpctl.emulator.backend import LocalBackend, is_event
+from pumpctl.emulator.server import Emulator
+from pumpctl.emulator.vclock import VClock
 
 
 # ---- stub firmware (runs on CPython and MicroPython) -----------------------------------

@@ -10,7 +10,7 @@ import statistics
 import pytest
 from emu_helpers import EmuProc, need_mpy, open_port, read_until, request, status_round_trips
 
-from pumpctl.emulator import Emulator
+from pumpctl.emulator.server import Emulator
 
 @pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=need_mpy)])
 def test_real_firmware_hello_status_and_restart(tmp_path, runtime):
@@ -42,7 +42,7 @@ def test_real_firmware_hello_status_and_restart(tmp_path, runtime):
 
 @pytest.mark.parametrize("runtime", ["cpython", pytest.param("micropython", marks=need_mpy)])
 def test_real_firmware_events_to_all_clients_tones_in_log_and_power_loss(runtime):
-    from pumpctl.client import PumpClient, PumpTimeout
+    from pumpctl.link.client import PumpClient, PumpTimeout
 
     import auth
     import battery

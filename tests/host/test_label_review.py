@@ -6,7 +6,7 @@ shows up here as a failure. Sources:
   LABEL = shared/seeds/000_2ca3bb212e8effd8.txt (Lioresal monograph)
   AHFS  = shared/seeds/002_6a8b59dddd29c79e.txt (AHFS Drug Information, baclofen)
 Pump-enforced rules are driven through the firmware Controller (clinician commands, as the link
-dispatches them); host rules through pumpctl.druglib / pumpctl.assistants.
+dispatches them); host rules through pumpctl.clinical.druglib / pumpctl.clinical.assistants.
 
 The six disagreements this review first found (bolus and patient-bolus days over the maximum, the
 under-12 range, the restart dose, a silent high first programme, a flex rate increase in the first
@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from pumpkit import make_pump, warp, cmd, refill  # noqa: E402  (tests/fw helpers)
 from protocol import PumpError  # noqa: E402
-from pumpctl import assistants as A  # noqa: E402
-from pumpctl import druglib  # noqa: E402
+from pumpctl.clinical import assistants as A  # noqa: E402
+from pumpctl.clinical import druglib  # noqa: E402
 
 # --- units and numbers written from the label's own words ---------------------------------------
 MCG = 1000            # ng per mcg

@@ -7,7 +7,9 @@ Matplotlib with the Agg backend (no display needed); imported lazily (``pip inst
 """
 import datetime
 
-from . import fwpath, render
+from pumpctl import fwpath
+
+from pumpctl.cli import render
 
 fwpath.ensure()
 import delivery  # noqa: E402  (firmware modules)

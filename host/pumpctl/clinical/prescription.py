@@ -23,7 +23,7 @@ import decimal
 import tomllib
 from decimal import Decimal
 
-from .client import PumpClientError
+from pumpctl.link.client import PumpClientError
 
 NG_PER_MCG = 1000
 NL_PER_ML = 1000000
@@ -139,7 +139,7 @@ def load(path):
 
 def validate(rx, model_id=20):
     """Check with the firmware's own schedule.normalise (same code as the pump); returns the normalised dict."""
-    from . import fwpath
+    from pumpctl import fwpath
 
     fwpath.ensure()
     import pumpmodel

@@ -18,9 +18,10 @@ import datetime
 import shlex
 from decimal import Decimal, InvalidOperation
 
-from . import assistants as A
-from . import druglib, render
-from .prescription import PrescriptionError, load as load_rx, mcg_to_ng, ml_to_nl
+from pumpctl.clinical import assistants as A
+from pumpctl.clinical import druglib
+from pumpctl.cli import render
+from pumpctl.clinical.prescription import PrescriptionError, load as load_rx, mcg_to_ng, ml_to_nl
 
 EXIT_USAGE = 2
 RISKS = ("t6_or_above", "communication", "withdrawal_history")

@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 
-from pumpctl.emu_backend import BackendOps
+from pumpctl.emulator.ops import BackendOps
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 BRIDGE = os.path.join(_HERE, "mpy_bridge.mjs")
@@ -23,7 +23,7 @@ class MpyBackend(BackendOps):
     name = "micropython"
 
     def __init__(self, opts, node=None):
-        from . import fwpath
+        from pumpctl import fwpath
 
         node = node or os.environ.get("NODE") or shutil.which("node")
         if not node:

@@ -1,6 +1,7 @@
 """pumpctl verbs that read the pump and its clock: info, status, time, settings."""
-from . import __version__, render
-from .prescription import PrescriptionError
+from pumpctl import __version__
+from pumpctl.cli import render
+from pumpctl.clinical.prescription import PrescriptionError
 
 
 def cmd_info(ctx):
@@ -72,7 +73,7 @@ def cmd_status(ctx):
 
 def _banner(st):
     """Withdrawal-risk banner (PROF-RISK) from the risk flags the pump reports on every status."""
-    from .assistants import risk_banner
+    from pumpctl.clinical.assistants import risk_banner
 
     return risk_banner({"risk": st.get("risk") or []})
 
@@ -115,7 +116,7 @@ def _offset_s(text):
 
 
 def cmd_settings(ctx):
-    from .prescription import ml_to_nl
+    from pumpctl.clinical.prescription import ml_to_nl
 
     s = ctx.session()
     a = ctx.args
@@ -142,8 +143,8 @@ RISKS = ("t6_or_above", "communication", "withdrawal_history")
 
 def cmd_profile(ctx):
     """Patient profile stored on the pump (PROF-STORE): get, or change the given fields."""
-    from . import druglib
-    from .prescription import mcg_to_ng
+    from pumpctl.clinical import druglib
+    from pumpctl.clinical.prescription import mcg_to_ng
 
     a = ctx.args
     s = ctx.session()
@@ -172,7 +173,7 @@ def cmd_profile(ctx):
         prof, changed = s.request("profile_set", {"profile": new})["profile"], True
     lib = druglib.load()
     limits = lib.limits_ng(prof["indication"]) if prof.get("indication") in lib.profiles else None
-    from . import assistants
+    from pumpctl.clinical import assistants
     findings = assistants.profile_findings(prof, lib=lib) if prof.get("indication") else []
     obj = {"serial": s.serial, "profile": prof, "changed": changed, "limits": limits, "druglib": lib.stamp(),
            "risk_banner": _banner(prof), "findings": findings}

@@ -1,13 +1,13 @@
 """pumpctl verbs for keys and test builds: login, provision, sim warp|fault."""
 import argparse
 
-from . import render
-from .client import PumpTimeout
-from .prescription import PrescriptionError
+from pumpctl.cli import render
+from pumpctl.link.client import PumpTimeout
+from pumpctl.clinical.prescription import PrescriptionError
 
 
 def cmd_login(ctx):
-    from .keys import check_key_hex
+    from pumpctl.link.keys import check_key_hex
 
     s = ctx.session()
     role = ctx.args.role
@@ -27,7 +27,7 @@ def cmd_login(ctx):
 def cmd_provision(ctx):
     import secrets
 
-    from .keys import check_key_hex
+    from pumpctl.link.keys import check_key_hex
 
     s = ctx.session()
     given = {}

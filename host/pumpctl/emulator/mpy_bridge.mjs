@@ -24,7 +24,7 @@ import readline from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, "..", "..");
+const REPO = path.resolve(HERE, "..", "..", "..");
 const PKG = "@micropython/micropython-webassembly-pyscript";
 
 function parseArgs(argv) {
@@ -116,7 +116,7 @@ function oneLine(e) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const mp = await startMicroPython(o.fw, path.join(HERE, "emu_glue.py"));
+  const mp = await startMicroPython(o.fw, path.join(HERE, "glue.py"));
   if (o.state) mp.registerJsModule("emuhost", hostFlash(o.state));
   const py = (v) => (v === null ? "None" : JSON.stringify(v));
   mp.runPython(`

@@ -6,7 +6,7 @@ Requirement IDs (requirements/requirements.toml) are named where each rule is co
 """
 import math
 
-from pumpctl import druglib
+from pumpctl.clinical import druglib
 from pumpctl import fwpath
 
 fwpath.ensure()

@@ -15,8 +15,8 @@
 """
 from transitions import Machine, MachineError
 
-from . import fwpath
-from .client import PumpClient, PumpClientError, PumpReplyError
+from pumpctl import fwpath
+from pumpctl.link.client import PumpClient, PumpClientError, PumpReplyError
 
 fwpath.ensure()
 import auth  # noqa: E402  (firmware module)

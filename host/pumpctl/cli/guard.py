@@ -8,17 +8,17 @@ logs. The pump repeats every rule (firmware/clinical.py) as the last line.
 """
 import os
 
-from . import render
+from pumpctl.cli import render
 
 
 def refused(cause, fix):
-    from .cli import Refused
+    from pumpctl.cli.errors import Refused
 
     return Refused(cause, fix)
 
 
 def _not_confirmed(cause, fix):
-    from .cli import NotConfirmed
+    from pumpctl.cli.errors import NotConfirmed
 
     return NotConfirmed(cause, fix)
 
@@ -48,7 +48,7 @@ def check_library(ctx, s, st, old, rx, hist=None):
     """Run the drug library on the new programme. Refusals raise before anything is sent; a missing
     > 2x confirmation or override reason is asked for (terminal) or refused (--yes). Returns
     (extra stage arguments, {"library", "version", "findings", "applied"})."""
-    from . import druglib
+    from pumpctl.clinical import druglib
 
     a = ctx.args
     lib = druglib.load()
@@ -136,7 +136,7 @@ def _ask_text(ctx, question):
 def check_refill(ctx, s, st, conc_ug_ml):
     """Library check of a refill's strength (before staging) and the refill-time increase cap that
     applies to a programme change right after it. Returns {"library", "version", "findings", "note"?}."""
-    from . import druglib
+    from pumpctl.clinical import druglib
 
     lib = druglib.load()
     found = lib.check_concentration(conc_ug_ml)

@@ -10,11 +10,16 @@ import argparse
 import os
 import sys
 
-from . import __version__, ports, render
-from .client import PumpClientError, PumpPortError, PumpProtocolError, PumpReplyError, PumpTimeout
-from .keys import KeyStore, KeyStoreError
-from .prescription import PrescriptionError
-from .session import Session, SessionError, VerifyError
+from pumpctl import __version__
+
+from pumpctl.link import ports
+
+from pumpctl.cli import render
+from pumpctl.link.client import PumpClientError, PumpPortError, PumpProtocolError, PumpReplyError, PumpTimeout
+from pumpctl.link.keys import KeyStore, KeyStoreError
+from pumpctl.clinical.prescription import PrescriptionError
+from pumpctl.link.session import Session, SessionError, VerifyError
+from pumpctl.cli.errors import BuildRefused, NotConfirmed
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -29,18 +34,6 @@ EXIT_VERIFY = 9  # readback after commit differs from what was staged
 EXIT_BUILD = 10  # command exists only in test builds
 AUTH_CODES = ("E_AUTH_REQUIRED", "E_AUTH_EXPIRED", "E_AUTH_LOCKED", "E_AUTH_BAD_MAC", "E_AUTH_NO_KEY",
               "E_AUTH_NO_CHALLENGE", "E_AUTH_REPLAY", "E_ROLE")
-
-
-class Refused(PumpClientError):
-    """The tool refuses before sending anything (exit EXIT_REFUSED)."""
-
-
-class NotConfirmed(PumpClientError):
-    pass
-
-
-class BuildRefused(PumpClientError):
-    pass
 
 
 def exit_code(exc):
@@ -157,13 +150,13 @@ def cmd_ports(ctx):
 
 
 def cmd_emulate(ctx):
-    from .emulator import run_emulator
+    from pumpctl.emulator.server import run_emulator
 
     return run_emulator(ctx.args) or 0
 
 
 def cmd_diagram(ctx):
-    from .fsm_model import mermaid
+    from pumpctl.fsm_model import mermaid
 
     text = mermaid()
     if ctx.args.output and ctx.args.output != "-":
@@ -177,7 +170,10 @@ def cmd_diagram(ctx):
 
 # ---------------------------------------------------------------- parser and main
 def build_parser():
-    from . import cli_admin, cli_pump, cli_read, cli_therapy
+    from pumpctl.cli import admin as cli_admin
+    from pumpctl.cli import pump as cli_pump
+    from pumpctl.cli import read as cli_read
+    from pumpctl.cli import therapy as cli_therapy
 
     p = argparse.ArgumentParser(prog="pumpctl", description="Programme and read the intrathecal pump.",
                                 epilog="Exit codes and --json fields: docs/pumpctl.md")
@@ -196,7 +192,7 @@ def build_parser():
         return sp
 
     verb("ports", cmd_ports, "list serial ports and whether each looks like a pump", json=True, port=False)
-    from .emulator import add_arguments
+    from pumpctl.emulator.server import add_arguments
 
     add_arguments(verb("emulate", cmd_emulate, "run an emulated pump on a pty and TCP", port=False))
     verb("diagram", cmd_diagram, "write the firmware state diagram (Mermaid)", port=False).add_argument(
@@ -206,7 +202,7 @@ def build_parser():
     cli_therapy.add_verbs(verb)
     cli_read.add_verbs(verb)
     try:  # issue 5 assistants (optional module owned by the guardrails work)
-        from . import cli_clinical
+        from pumpctl.cli import clinical as cli_clinical
     except ImportError:
         cli_clinical = None
     if cli_clinical is not None and hasattr(cli_clinical, "add_subcommands"):

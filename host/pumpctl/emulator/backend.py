@@ -13,21 +13,11 @@ import os
 import sys
 import time
 
+from pumpctl.emulator.ops import BackendOps
+
 PUMP_EPOCH_UNIX = 1704067200  # compat.PUMP_EPOCH_UNIX: design.md "pump epoch 2024-01-01T00:00:00Z"
+
 CLOCK_FILE = ".emu_clock"  # in --state DIR; dot names are not flash files (flash.FileFlash.names)
-
-
-class BackendOps:
-    """The three operations the emulator drives, on top of a backend's `_call(op, mono_s, data)`."""
-
-    def boot(self, mono_s):
-        return self._call("B", mono_s)
-
-    def feed(self, mono_s, data):
-        return self._call("F", mono_s, data)
-
-    def tick(self, mono_s):
-        return self._call("T", mono_s)
 
 
 class LocalBackend(BackendOps):
@@ -36,7 +26,8 @@ class LocalBackend(BackendOps):
     name = "cpython"
 
     def __init__(self, opts, modules=None):
-        from . import emu_glue, fwpath
+        from pumpctl.emulator import glue as emu_glue
+        from pumpctl import fwpath
 
         if modules is None:
             fw = opts.get("firmware_dir") or fwpath.firmware_dir()
@@ -73,7 +64,7 @@ class LocalBackend(BackendOps):
 
 def make_backend(opts):
     if opts.get("runtime", "cpython") == "micropython":
-        from .mpy_runtime import MpyBackend
+        from pumpctl.emulator.mpy_runtime import MpyBackend
 
         return MpyBackend(opts)
     return LocalBackend(opts)

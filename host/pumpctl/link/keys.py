@@ -15,7 +15,7 @@ import os
 import re
 import tomllib
 
-from .client import PumpClientError
+from pumpctl.link.client import PumpClientError
 
 ENV = "PUMPCTL_KEYS"
 _HEX = re.compile(r"^[0-9a-fA-F]{32,128}$")

@@ -1,7 +1,9 @@
 """pumpctl verbs that read (and manage alarms): alarms, log, plot."""
 import csv
 
-from . import fwpath, render
+from pumpctl import fwpath
+
+from pumpctl.cli import render
 
 fwpath.ensure()
 from eventlog import ARGS as LOG_ARGS  # noqa: E402  (firmware module: meaning of a/b per code)
@@ -133,14 +135,14 @@ def cmd_log(ctx):
 
 
 def cmd_plot(ctx):
-    from . import plot
+    from pumpctl.cli import plot
 
     s = ctx.session()
     prog = s.request("programme_get")
     st = s.request("status")
     sett = s.request("settings_get")
     if not prog.get("programme"):
-        from .cli import Refused
+        from pumpctl.cli.errors import Refused
 
         raise Refused("pump %s has no programme to plot" % s.serial, "programme it first: pumpctl programme FILE")
     info = plot.render_png(ctx.args.output, prog, st, sett, title="pump %s" % s.serial)

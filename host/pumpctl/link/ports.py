@@ -6,7 +6,7 @@ a URL (``socket://``, ``rfc2217://``, ``loop://``, ``spy://``).
 """
 import os
 
-from .client import PumpPortError
+from pumpctl.link.client import PumpPortError
 
 ENV = "PUMPCTL_PORT"
 PICO_VID = 0x2E8A  # Raspberry Pi

@@ -1,6 +1,6 @@
 """Drug library (host side of issue 5): per-indication limits, soft-limit warnings, review.
 
-The library is a versioned TOML file (druglib/baclofen_it.toml). The host checks a change
+The library is a versioned TOML file (library/baclofen_it.toml). The host checks a change
 against it *before* staging so the clinician sees every finding at once; the pump repeats the
 hard rules (firmware/clinical.py) as the last line. Programme maths (daily totals, ramp
 windows, flows) comes from the firmware's own schedule module, never a re-implementation.
@@ -28,7 +28,7 @@ import pumpmodel as pm  # noqa: E402
 import schedule  # noqa: E402
 from protocol import PumpError  # noqa: E402
 
-DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "druglib", "baclofen_it.toml")
+DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library", "baclofen_it.toml")
 CORE_RULES = {"E_DOSE_RANGE": "CORE-DOSE-RANGE", "E_FLOW_RANGE": "CORE-FLOW-RANGE", "E_STEP_OVERLAP": "CORE-OVERLAP",
               "E_BOLUS_RANGE": "CORE-BOLUS-LIMIT", "E_STEP_COUNT": "CORE-13-STEPS"}
 DAY_S = 86400

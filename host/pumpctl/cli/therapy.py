@@ -5,10 +5,12 @@ commit (with the hash the pump returned for that stage) -> read back and compare
 """
 import re
 
-from . import prescription, render
-from .client import PumpReplyError
-from .guard import check_library, check_refill, refused as _refused
-from .session import guarded
+from pumpctl.clinical import prescription
+
+from pumpctl.cli import render
+from pumpctl.link.client import PumpReplyError
+from pumpctl.cli.guard import check_library, check_refill, refused as _refused
+from pumpctl.link.session import guarded
 
 WITHDRAWAL_WARNING = ("Stopping delivery stops baclofen. Abrupt discontinuation of intrathecal baclofen "
                       "can cause high fever, altered mental status, rebound spasticity, rhabdomyolysis "
@@ -33,7 +35,7 @@ def _windows(f):
 
 
 def cmd_programme(ctx):
-    from . import druglib
+    from pumpctl.clinical import druglib
 
     a = ctx.args
     rx = prescription.load(a.file)
@@ -190,7 +192,7 @@ def cmd_bolus(ctx):
         res = s.request("bolus", args)
     else:
         if a.dose_mcg is None:
-            from .prescription import PrescriptionError
+            from pumpctl.clinical.prescription import PrescriptionError
 
             raise PrescriptionError("bolus needs --dose-mcg (or --prime, --patient, --cancel)",
                                     "e.g. pumpctl bolus --dose-mcg 50 --minutes 30")

@@ -8,7 +8,7 @@ import json
 import sys
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from . import fwpath
+from pumpctl import fwpath
 
 fwpath.ensure()
 from compat import PUMP_EPOCH_UNIX  # noqa: E402
@@ -149,7 +149,7 @@ def parse_iso(text, what="date"):
     try:
         dt = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (AttributeError, ValueError):
-        from .prescription import PrescriptionError
+        from pumpctl.clinical.prescription import PrescriptionError
 
         raise PrescriptionError("%s %r is not an ISO date" % (what, text), "write e.g. 2026-12-01 or 2026-12-01T08:00Z")
     if dt.tzinfo is None:

@@ -1,0 +1,1 @@
+"""The `pumpctl` command line: the parser (main), one module per verb group, rendering and plots."""

@@ -1,0 +1,1 @@
+"""The clinical side: the drug library, prescriptions (TOML) and the dosing assistants."""

@@ -1,0 +1,1 @@
+"""The emulator: a pump on a pty and TCP, and the runtimes it drives (CPython, MicroPython)."""

@@ -1,0 +1,1 @@
+"""Talking to one pump: ports, the framed client, keys and the authenticated session."""

@@ -44,7 +44,7 @@ help:
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
 	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
 	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
-	@echo "make bench       bench/*.py (CPython), bench/mpy_*.py (MicroPython), budgets vs goals (bench/mpy_budgets.mjs)"
+	@echo "make bench       bench/*.py (CPython; twin: 30 days through the pins), bench/mpy_*.py (MicroPython), budgets vs goals (native heap_lock, bench/mpy_budgets.mjs)"
 	@echo "make clean | distclean"
 
 # --- environments (re-installed only when their inputs change) -------------
@@ -145,11 +145,12 @@ docs: $(VENV_STAMP)
 
 bench: $(VENV_STAMP) $(NODE_STAMP)
 	@for f in bench/*.py; do \
-	  case "$$f" in bench/scenario_*|bench/mpy_*|'bench/*.py') continue;; esac; \
+	  case "$$f" in bench/scenario_*|bench/mpy_*|bench/native_*|'bench/*.py') continue;; esac; \
 	  echo "== $$f (CPython)"; $(PY) "$$f" || exit 1; \
 	done
 	$(NODE) bench/mpy_bench.mjs
 	$(PY) tools/mpy/build_firmware.py --kind test --mpy-cross-flags "$(MPY_CROSS_FLAGS)" >/dev/null
+	$(VENV)/bin/micropython -X heapsize=194560w bench/native_budgets.py   # heap_lock proof, native RAM
 	$(NODE) bench/mpy_budgets.mjs   # issue 9 budgets (image, RAM, stroke alloc); exit 1 on a missed goal
 
 # Emulated pump end to end (tools/demo.py): programme, warp 30 days, refill, status, plot.

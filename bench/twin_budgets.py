@@ -53,6 +53,8 @@ def main(argv=None):
             p1 = d.status()["strokes"]
         finally:
             d.close()
+            target.close()     # stops the twin (Dut.close only drops the link)
+            frames.close()
     strokes = s1["strokes"] - s0["strokes"]
     from pumpctl.twin import config
     steps = strokes * config.MECHANISM["steps_per_stroke"]   # the plant makes a stroke of that many STEP edges

@@ -6,9 +6,10 @@ twin's configuration (host/pumpctl/twin/config.py), not from boards/pico.py.
   DIR is forward; `steps_per_stroke` steps make one stroke. A completed stroke moves
   `stroke_nl` x (1 + systematic error + random error) out of the reservoir (integer picolitres,
   so quantisation is exact) and is recorded as a CSV line `t_ms,volume_nl`.
-* Stall sense: the stall line sits at its active level while the driver is enabled and the
-  mechanism cannot move: blocked (a fault the harness sets) or the reservoir physically empty.
-  Steps then move nothing.
+* Stall sense: a step the mechanism cannot make (blocked: a fault the harness sets; or the
+  reservoir physically empty) moves nothing and drives the stall line to its active level until
+  a step moves again or the driver is disabled (an nFAULT/encoder comparator reports failed
+  motion, not an empty reservoir as such: the step that pushes the last drop out completes).
 * VSYS: the plant battery's voltage through the Pico's 3:1 divider on ADC3, 12-bit, Vref 3.3 V.
 * Buzzer PWM and LED: every change is recorded (tones: freq and duty; LED level).
 
@@ -51,6 +52,7 @@ class Plant:
         self.dir_level = 1 - self.dir_forward
         self.enable_level = 1 - self.enable_active
         self.step_level = 0
+        self.stall_latched = False
         self.steps = 0        # steps into the current stroke
         self.reverse_steps = 0
         self.stalled_steps = 0
@@ -87,12 +89,11 @@ class Plant:
 
     def _enable(self, v):
         self.enable_level = v
+        if v != self.enable_active:
+            self.stall_latched = False
 
     def _led(self, v):
         self.note("led", v)
-
-    def _moving_blocked(self):
-        return self.blocked or self.reservoir_pl <= 0
 
     def _step_value(self, v=None):
         if v is None:
@@ -112,7 +113,9 @@ class Plant:
             return
         if self.blocked or self.reservoir_pl <= 0:
             self.stalled_steps += 1
+            self.stall_latched = True
             return
+        self.stall_latched = False
         self.steps += 1
         if self.steps == self.steps_per_stroke:
             self.steps = 0
@@ -139,15 +142,13 @@ class Plant:
         self.csv.write("%d,%d\n" % (self.t_ms(), nl))
 
     def _stall_value(self, v=None):
-        if self.enable_level == self.enable_active and (self.blocked or self.reservoir_pl <= 0):
+        if self.stall_latched:
             return self.stall_active
         return 1 - self.stall_active
 
     def pin_level(self, gpio, pull):
         if gpio == self.stall_gpio:
-            if self.enable_level == self.enable_active and (self.blocked or self.reservoir_pl <= 0):
-                return self.stall_active
-            return 1 - self.stall_active
+            return self._stall_value()
         return 1 if pull == 1 else 0   # floating input: its pull decides (safe-mode jumper open)
 
     def on_pwm(self, gpio, freq, duty):

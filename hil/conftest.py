@@ -38,7 +38,7 @@ DEFAULT_TIMEOUT_S = 120
 def pytest_addoption(parser):
     g = parser.getgroup("hil", "hardware-in-the-loop (hil/, docs/hil.md)")
     g.addoption("--target", default="emu",
-                help="emu (CPython emulator), mpy (MicroPython emulator), a serial port or URL "
+                help="emu (CPython emulator), mpy (MicroPython emulator), twin (board twin), a serial port or URL "
                      "(/dev/ttyACM0, rfc2217://host:port), auto (USB VID:PID 2E8A:0005), or rig "
                      "(the rig file's entry for this xdist worker)")
     g.addoption("--rig-file", default=None, help="TOML file of rigs (hil/rigs.example.toml)")
@@ -102,7 +102,7 @@ def hil_target(request, pytestconfig):
     target = pytestconfig.getoption("--target")
     rig_file = pytestconfig.getoption("--rig-file")
     rigs = load_rigs(rig_file) if rig_file else []
-    if target in ("emu", "mpy"):
+    if target in ("emu", "mpy", "twin"):
         return target, None, {}
     if target == "rig":
         if not rigs:
@@ -145,6 +145,14 @@ def hil_logs(pytestconfig, hil_target):
     return d
 
 
+@pytest.fixture(scope="session")
+def twin_build(pytestconfig, tmp_path_factory):
+    """`make firmware` once per session for --target twin (the image every twin test flashes)."""
+    from pumpctl.twin.launcher import build_firmware
+
+    return build_firmware(str(tmp_path_factory.mktemp("twin-build")), pytestconfig.getoption("--emu-build"))
+
+
 _suite_props = {}
 
 
@@ -162,6 +170,10 @@ def dut(request, hil_target, hil_port, hil_logs, tmp_path, record_property, reco
                                   os.path.join(hil_logs, base + ".emu.log"),
                                   build=request.config.getoption("--emu-build"))
         request.node._hil_emu_log = target.log_path
+    elif kind == "twin":
+        target = dutmod.TwinTarget(str(tmp_path / "twin"), os.path.join(hil_logs, base + ".twin.log"),
+                                   request.getfixturevalue("twin_build"), build=request.config.getoption("--emu-build"))
+        request.node._hil_emu_log = target._log_path
     else:
         target = rig.get("make_target", dutmod.BoardTarget)(hil_port, rig)
     d = None

@@ -113,6 +113,81 @@ class EmuTarget:
         self._log.close()
 
 
+# The twin's clock runs at 1/10 of real time in the HIL suite: a warp of days pulses every stroke
+# through the pins and takes seconds of host time, which would otherwise pass as pump time too and
+# shift the scenarios' "just before the forecast" instants (on a real board even more: docs/board.md).
+TWIN_SPEED = 0.1
+
+
+class TwinTarget:
+    """The board twin (issue 9, ``--target twin``): the flashed Pico image on native MicroPython
+    with a pump plant (host/pumpctl/twin). A fresh blank Pico per test; no battery-backed RTC (a
+    Pico has none); a power cycle is a SIGKILL and restart on the same littlefs image. The plant
+    is told about refills (``on_request``) and is the oracle in hil/test_twin_*.py (``truth()``)."""
+
+    def __init__(self, state_dir, log_path, build_dir, build="test", serial="PICO0000A001", **twin_opts):
+        self.name = "twin"
+        self._log_path = log_path
+        self.reply_timeout_s = 60.0   # a warp of days pulses every stroke through the pins
+        self._log = open(log_path, "w", encoding="utf-8")
+        self.state_dir, self.build_dir, self.build, self.serial = state_dir, build_dir, build, serial
+        self.twin_opts = twin_opts
+        self.twin = None
+        self.has_rtc = False
+        self.caps = {"power_cycle"}
+        self._staged = {}
+        self._heard = 0
+
+    def open(self):
+        from pumpctl.twin.launcher import Twin
+
+        opts = dict(speed=TWIN_SPEED, **self.twin_opts)
+        self.twin = Twin(self.state_dir, build_dir=self.build_dir, build=self.build, serial=self.serial,
+                         no_tcp=True, log=self._log, **opts).start()
+        return self.twin.pty_path
+
+    @property
+    def port(self):
+        return self.twin.pty_path if self.twin else None
+
+    @property
+    def log_path(self):
+        """The twin's log, with the alarm sounds the plant heard appended as `pump: buzzer <name>`
+        lines (the emulators' HAL log format), once the current sound has finished."""
+        if self.twin is not None and not self._log.closed:
+            time.sleep(0.6 / self.twin.speed)   # long enough to hear both tones of a two-tone alarm
+            for t_ms, name in self.twin.heard()[self._heard:]:
+                self._log.write("plant t_ms=%d pump: buzzer %s\n" % (t_ms, name))
+                self._heard += 1
+            self._log.flush()
+        return self._log_path
+
+    def service_key(self, serial):
+        return auth.dev_service_key(serial)
+
+    def power_cycle(self):
+        return self.twin.power_cycle()
+
+    def truth(self):
+        return self.twin.truth()
+
+    def on_request(self, cmd, args, res):
+        """A committed refill happens to the plant too: aspirate the reservoir, add the new drug."""
+        if cmd == "refill_stage":
+            self._staged[res.get("hash")] = dict(args or {})
+        elif cmd == "refill_commit":
+            st = self._staged.pop((args or {}).get("hash"), None)
+            if st is not None:
+                self.twin.control("withdraw_all")
+                self.twin.control_sync("refill", int(st.get("added_nl", 0)))
+
+    def close(self):
+        if self.twin is not None:
+            self.twin.stop()
+            self.twin = None
+        self._log.close()
+
+
 class BoardTarget:
     """A real pump board on a serial port or pyserial URL; settings from the rig file entry."""
 
@@ -180,7 +255,8 @@ class Dut:
         end = time.monotonic() + deadline_s
         while True:
             try:
-                self.client = PumpClient(port, timeout_s=REPLY_TIMEOUT_S, on_traffic=self.frames.traffic)
+                self.client = PumpClient(port, timeout_s=getattr(self.target, "reply_timeout_s", REPLY_TIMEOUT_S),
+                                         on_traffic=self.frames.traffic)
                 self.info = self.client.hello()
                 break
             except (PumpPortError, PumpTimeout) as e:
@@ -292,7 +368,11 @@ class Dut:
             self.login(role)
         elif self.client.role is not None:
             self.client.logout()
-        return self.client.request(cmd, args, timeout_s=timeout_s)
+        res = self.client.request(cmd, args, timeout_s=timeout_s)
+        hook = getattr(self.target, "on_request", None)   # the twin's plant sees refills
+        if hook is not None:
+            hook(cmd, args, res)
+        return res
 
     def refused(self, cmd, args=None, role=AUTO):
         """Send `cmd` expecting a refusal; returns the error code (fails if it was accepted)."""

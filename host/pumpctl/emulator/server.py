@@ -56,7 +56,8 @@ def add_arguments(parser):
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: a free one)")
     parser.add_argument("--no-tcp", action="store_true", help="serve the pty only")
     parser.add_argument("--no-pty", action="store_true", help="serve TCP only")
-    parser.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
+    parser.add_argument("--runtime", choices=("cpython", "micropython", "twin"), default="cpython",
+                        help="twin: the flashed Pico image on native MicroPython with a pump plant (docs/board.md)")
     parser.add_argument("--noise-rate", type=int, default=0, metavar="PPM",
                         help="serial line noise: bit flips per million bytes, both directions")
     parser.add_argument("--seed", type=int, default=None, help="seed for SimHal randomness and line noise")
@@ -443,6 +444,10 @@ def run_emulator(args=None, **kwargs):
     opts.update(kwargs)
     defaults = vars(add_arguments(argparse.ArgumentParser()).parse_args([]))
     opts = {k: v for k, v in opts.items() if k in defaults or k in ("log", "backend_factory", "out")}
+    if opts.get("runtime") == "twin":
+        from pumpctl.twin.launcher import serve
+
+        return serve(opts, opts.get("out"))
     emu = Emulator(**opts)
     emu.serve_forever()
     return 0

@@ -1,0 +1,54 @@
+"""`select` for the board twin: the built-in poll on real file descriptors (USB CDC = the
+interpreter's stdin on a pty), with timeouts in virtual milliseconds (the virtual clock's speed)
+and the twin's side channel serviced on every waiting poll: the firmware's main loop never sees it.
+"""
+import sys
+
+import vclock
+
+_path = sys.path[:]
+sys.path.clear()
+import select as _rselect  # noqa: E402 - the built-in (path emptied: shadowing rules)
+sys.path.extend(_path)
+
+POLLIN = _rselect.POLLIN
+POLLOUT = _rselect.POLLOUT
+POLLERR = _rselect.POLLERR
+POLLHUP = _rselect.POLLHUP
+
+service = None  # twin_boot: service() handles side-channel commands (plant, faults)
+
+
+class _Poll:
+    def __init__(self):
+        self._p = _rselect.poll()
+
+    def register(self, obj, mask=POLLIN | POLLOUT):
+        self._p.register(obj, mask)
+
+    def unregister(self, obj):
+        self._p.unregister(obj)
+
+    def modify(self, obj, mask):
+        self._p.modify(obj, mask)
+
+    def poll(self, timeout=-1):
+        if timeout != 0:
+            if service is not None:
+                service()
+            if timeout > 0:
+                timeout = vclock.real_ms(timeout)
+        res = self._p.poll(timeout)
+        vclock.now_us()  # the watchdog counts while we wait
+        return res
+
+    def ipoll(self, timeout=-1, flags=0):
+        return iter(self.poll(timeout))
+
+
+def poll():
+    return _Poll()
+
+
+def select(r, w, x, timeout=None):
+    return _rselect.select(r, w, x, timeout)

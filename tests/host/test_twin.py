@@ -1,0 +1,186 @@
+"""The board twin's parts (host/pumpctl/twin), each under the native MicroPython it runs on.
+
+Expected values come from outside the twin: the rp2 port's documented limits (machine docs and
+ports/rp2 sources, quoted per test), the mechanism's arithmetic done here with Fraction, the
+firmware's own board module (wiring agreement) and littlefs-python (an independent littlefs
+implementation reading the image)."""
+import os
+import subprocess
+from fractions import Fraction
+
+import pytest
+
+from pumpctl.twin import config
+from pumpctl.twin.launcher import BOARD_DIR, micropython_exe
+
+
+
+def mpy(code, tmp_path=None):
+    """Run code under native MicroPython with the twin's board dir first on the path; returns
+    the printed lines."""
+    prog = "import sys\nsys.path[:] = [%r]\n%s" % (BOARD_DIR, code)
+    p = subprocess.run([micropython_exe(), "-c", prog], capture_output=True, text=True, timeout=60,
+                       cwd=str(tmp_path) if tmp_path else None, env=dict(os.environ, MICROPYPATH=""))
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout.split("\n")
+
+
+@pytest.mark.req("TWIN-PLANT-ORACLE")
+def test_twin_wiring_agrees_with_the_firmware_board_module():
+    """The plant's wiring (twin/config.py, written from docs/board.md) and firmware/boards/pico.py
+    are two sources for one bench: a change on one side only must fail here."""
+    from boards import pico
+
+    w = config.WIRING
+    assert (w["step"], w["dir"], w["enable"], w["stall"], w["buzzer"]) == (
+        pico.STEP_PIN, pico.DIR_PIN, pico.ENABLE_PIN, pico.STALL_PIN, pico.BUZZER_PIN)
+    assert pico.LED_PIN == "LED" and w["led"] == 25                 # rp2: "LED" is GP25 on a Pico
+    assert pico.VSYS_ADC == 29 and w["vsys_adc_channel"] == 3       # GPIO29 = ADC3
+    assert (w["enable_active"], w["dir_forward"], w["stall_active"]) == (
+        pico.ENABLE_ACTIVE, pico.DIR_FORWARD, pico.STALL_ACTIVE)
+    assert config.MECHANISM["steps_per_stroke"] == pico.STEPS_PER_STROKE
+
+
+CHECK = """
+import machine, time
+def ok(f):
+    try:
+        f()
+        print("ok")
+    except (ValueError, OSError) as e:
+        print("refused")
+"""
+
+
+@pytest.mark.req("TWIN-MACHINE-RP2")
+@pytest.mark.parametrize("expr,expected", [
+    # rp2 machine_wdt.c: "timeout exceeds 8388ms" (24-bit counter at 2 ticks/us)
+    ("machine.WDT(timeout=8388)", "ok"), ("machine.WDT(timeout=8389)", "refused"),
+    ("machine.WDT(timeout=1)", "ok"), ("machine.WDT(timeout=0)", "refused"),
+    # rp2 machine_pwm.c: frequencies below ~8 Hz cannot be reached by the divider
+    ("machine.PWM(machine.Pin(15), freq=8)", "ok"), ("machine.PWM(machine.Pin(15), freq=7)", "refused"),
+    ("machine.PWM(machine.Pin(15)).duty_u16(65535)", "ok"), ("machine.PWM(machine.Pin(15)).duty_u16(65536)", "refused"),
+    # rp2 machine_adc.c: channels 0-4 or an ADC-capable GPIO (26-29)
+    ("machine.ADC(29)", "ok"), ("machine.ADC(4)", "ok"), ("machine.ADC(25)", "refused"),
+    # RP2040 has GPIO 0-29; "LED" names GP25 on a Pico
+    ("machine.Pin(29)", "ok"), ("machine.Pin(30)", "refused"), ("machine.Pin('LED')", "ok"),
+])
+def test_machine_accepts_and_refuses_as_rp2(expr, expected):
+    """Proves the simulated machine's boundaries against the rp2 port's documented limits."""
+    out = mpy(CHECK + "ok(lambda: %s)\n" % expr)
+    assert out[0] == expected, (expr, out)
+
+
+@pytest.mark.req("TWIN-MACHINE-RP2")
+def test_ticks_wrap_at_2_to_the_30_and_adc_is_12_bit_scaled_to_16():
+    """MicroPython time docs: ticks_* wrap at TICKS_PERIOD (2**30 on rp2), ticks_diff is signed
+    modular; rp2 ADC.read_u16 returns the 12-bit sample as (raw << 4) | (raw >> 8)."""
+    out = mpy("""
+import time
+t = (1 << 30) - 5
+print(time.ticks_add(t, 10), time.ticks_diff(time.ticks_add(t, 10), t), time.ticks_diff(t, time.ticks_add(t, 10)))
+import machine
+class Bus:
+    def attach(self, p): return None
+    def adc_raw12(self, ch): return 4095 if ch == 3 else 1234
+machine.bus = Bus()
+print(machine.ADC(29).read_u16(), machine.ADC(0).read_u16())
+""")
+    assert out[0] == "5 10 -10"
+    assert out[1] == "%d %d" % (65535, (1234 << 4) | (1234 >> 8))
+
+
+PLANT = """
+import io, machine, plant
+cfg = {"wiring": %(wiring)r, "mechanism": %(mech)r,
+       "state": {"reservoir_nl": %(res)d, "blocked": False, "battery_mv": 3300, "strokes": 0, "t_ms": 0}}
+csv = io.StringIO()
+P = plant.Plant(cfg, io.StringIO(), csv)
+machine.bus = P
+Pin = machine.Pin
+step = Pin(2, Pin.OUT, value=0); d = Pin(3, Pin.OUT, value=1); en = Pin(4, Pin.OUT, value=1)
+stall = Pin(5, Pin.IN, Pin.PULL_UP)
+en.value(0)
+stalled_at = -1
+for i in range(%(steps)d):
+    step.value(1); step.value(0)
+    if stall.value() == 0 and stalled_at < 0:
+        stalled_at = i + 1
+en.value(1)
+print(P.strokes, stalled_at, P.reservoir_pl, stall.value())
+print(csv.getvalue().replace(chr(10), ";"))
+"""
+
+
+def run_plant(res_nl, steps, sys_ppm=0, rand_ppm=0):
+    mech = dict(config.MECHANISM, error_systematic_ppm=sys_ppm, error_random_ppm=rand_ppm)
+    out = mpy(PLANT % {"wiring": config.WIRING, "mech": mech, "res": res_nl, "steps": steps})
+    strokes, stalled_at, res_pl, stall_after = (int(x) for x in out[0].split())
+    vols = [int(r.split(",")[1]) for r in out[1].split(";") if r]
+    return strokes, stalled_at, res_pl, stall_after, vols
+
+
+@pytest.mark.req("TWIN-PLANT-ORACLE")
+def test_the_stroke_that_empties_the_reservoir_completes_and_the_next_step_stalls():
+    """1000 nL = 4 strokes of 250 nL: the 800th step pushes the last drop out and completes (no
+    stall); step 801 cannot move and asserts the stall line; disabling the driver releases it.
+    (Failed before the plant latched stall on a failed step: the line was active as soon as
+    the reservoir was empty, so the pump wrote off the last good stroke; HIL test_3 on the twin.)"""
+    strokes, stalled_at, res_pl, stall_after, vols = run_plant(1000, 805)
+    assert strokes == 4 and vols == [250] * 4 and res_pl == 0
+    assert stalled_at == 801
+    assert stall_after == 1
+
+
+@pytest.mark.req("TWIN-PLANT-ORACLE")
+def test_stroke_volume_carries_systematic_and_random_error():
+    """+2 % systematic: 250 nL x 1.02 = 255 nL a stroke (Fraction arithmetic); with +-1 % random
+    on top every stroke lies in [250 x 1.01, 250 x 1.03] (+-1 nL of carried remainder) and the total is exact to < 1 nL."""
+    _s, _a, _r, _st, vols = run_plant(10 ** 7, 200 * 10, sys_ppm=20000)
+    assert vols == [int(Fraction(250) * Fraction(102, 100))] * 10
+    _s, _a, res_pl, _st, vols = run_plant(10 ** 7, 200 * 50, sys_ppm=20000, rand_ppm=10000)
+    assert len(vols) == 50 and len(set(vols)) > 1
+    lo, hi = Fraction(250) * Fraction(101, 100), Fraction(250) * Fraction(103, 100)
+    assert all(lo - 1 <= v <= hi + 1 for v in vols), vols   # +-1 nL: the sub-nL carry between strokes
+    assert abs((10 ** 10 - res_pl) - sum(vols) * 1000) < 1000
+
+
+@pytest.mark.req("TWIN-FLASH-LFS")
+def test_flash_image_is_littlefs_readable_by_littlefs_python_and_cuts_stop_at_op_n(tmp_path):
+    """A file written by MicroPython's VfsLfs2 on the twin's block device (Pico geometry,
+    progsize 256) reads back identically with littlefs-python (an independent implementation);
+    no program landed on unerased bytes; the cut hook fires at operation N exactly."""
+    from littlefs import LittleFS
+
+    img = tmp_path / "flash.img"
+    img.write_bytes(b"\xff" * (config.PICO_BLOCKS * 4096))
+    payload = bytes(range(256)) * 20
+    (tmp_path / "scratch.img").write_bytes(b"\xff" * (config.PICO_BLOCKS * 4096))
+    out = mpy("""
+import vfs, blockdev
+bd = blockdev.FileBlockDev(%r, %d)
+vfs.VfsLfs2.mkfs(bd, progsize=256)
+fs = vfs.VfsLfs2(bd, progsize=256)
+vfs.mount(fs, "/flash")
+with open("/flash/pump.bin", "wb") as f:
+    f.write(%r)
+vfs.umount("/flash")
+print(bd.nor_violations, bd.progs, bd.erases)
+cuts = []
+bd2 = blockdev.FileBlockDev(%r, %d, 3, cuts.append)
+vfs.VfsLfs2.mkfs(bd2, progsize=256)
+bd2.armed = True
+fs2 = vfs.VfsLfs2(bd2, progsize=256)
+vfs.mount(fs2, "/f2")
+with open("/f2/x.bin", "wb") as f:
+    f.write(b"y" * 9000)
+print(cuts[:1], bd2.ops >= 3)
+""" % (str(img), config.PICO_BLOCKS, payload, str(tmp_path / "scratch.img"), config.PICO_BLOCKS), tmp_path)
+    nor, progs, erases = (int(x) for x in out[0].split())
+    assert nor == 0 and progs > 0 and erases > 0
+    assert out[1] == "[3] True"
+    fs = LittleFS(block_size=4096, block_count=config.PICO_BLOCKS, prog_size=256, mount=False)
+    fs.context.buffer = bytearray(img.read_bytes())
+    fs.mount()
+    with fs.open("pump.bin", "rb") as f:
+        assert f.read() == payload

@@ -122,16 +122,13 @@ firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(NODE) tools/mpy/verify_build.mjs build
 
 # Board twin (issue 9, docs/board.md): HIL on the flashed image under native MicroPython + plant.
-# hil-twin: every scenario (3 deselected: they assume emulator timing/RTC, see docs/board.md);
+# hil-twin: every scenario on the twin;
 # hil-twin-plant (in make test): the twin-only scenarios; twin-cuts: power cuts at littlefs block ops.
-TWIN_DESELECT := --deselect hil/test_2_refill.py::test_refill_discrepancy_over_14_5_percent_is_flagged \
-  --deselect hil/test_3_reservoir_alarms.py::test_low_reservoir_at_alarm_date_and_empty_stops_at_empty_date \
-  --deselect hil/test_9_reset.py::test_pump_runs_therapy_again_after_factory_reset_and_a_warped_clock_is_kept
 CUTS ?= 1000
 .PHONY: hil-twin hil-twin-plant twin-cuts
 hil-twin: $(VENV_STAMP)
 	@mkdir -p $(REPORTS)
-	$(PY) -m pytest hil --target twin $(TWIN_DESELECT) --junitxml=$(REPORTS)/hil-twin.xml -o junit_suite_name=hil-twin -o junit_family=xunit1 $(HIL_ARGS)
+	$(PY) -m pytest hil --target twin --junitxml=$(REPORTS)/hil-twin.xml -o junit_suite_name=hil-twin -o junit_family=xunit1 $(HIL_ARGS)
 hil-twin-plant: $(VENV_STAMP)
 	@mkdir -p $(REPORTS)
 	$(PY) -m pytest hil/test_twin_plant.py --target twin --junitxml=$(REPORTS)/hil-twin-plant.xml -o junit_suite_name=hil-twin-plant -o junit_family=xunit1 $(HIL_ARGS)

@@ -90,7 +90,7 @@ class Twin:
     def __init__(self, state_dir, speed=1, build_dir=None, build="test", serial=None, host="127.0.0.1", port=0,
                  no_pty=False, no_tcp=False, mechanism=None, reservoir_nl=None, battery_mv=None,
                  heap_bytes=config.PICO_HEAP_BYTES, rtc_battery=False, cut_at=0, log=None, restart=True,
-                 motor_time=False):
+                 motor_time=False, rtc_survives_reset=False):
         self.state = os.path.abspath(state_dir)
         self.speed = speed
         self.build_dir = os.path.abspath(build_dir) if build_dir else None
@@ -101,6 +101,7 @@ class Twin:
         self.heap_bytes = heap_bytes
         self.rtc_battery = rtc_battery
         self.motor_time = motor_time
+        self.rtc_survives_reset = rtc_survives_reset
         self.cut_at = cut_at
         self.log_stream = log or sys.stderr
         self.restart = restart
@@ -250,7 +251,10 @@ class Twin:
                 self.log("boot %d ended: %s %s (exit %s)" % (self.boots, kind, detail, rc))
                 if kind == "reset":
                     self._cause = WDT_RESET   # rp2: machine.reset() and the watchdog both read WDT_RESET
-                    self._rtc_unix_s = rtc    # the RTC runs on over a reset (restart takes ~0 s)
+                    # rp2's main() sets the RTC to 2021-01-01 on every boot through it (power-up,
+                    # watchdog, machine.reset): kept only with rtc_survives_reset (a board whose
+                    # firmware does not, or an external RTC)
+                    self._rtc_unix_s = rtc if self.rtc_survives_reset else None
                 else:
                     self._cause = PWRON_RESET
                     self._rtc_unix_s = self._rtc_keep() if self.rtc_battery else None

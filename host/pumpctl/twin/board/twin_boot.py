@@ -99,7 +99,7 @@ def service():
             # the firmware is stuck (no more feeding): only the watchdog gets us out
             PLANT.note("hang", 1)
             while True:
-                vclock._skip_us += 1000
+                vclock.virt_us += 1000
                 vclock.now_us()
         elif op == "arm_cut":
             BDEV.cut_at = arg   # power dies at block operation `arg` (counted from main.py's start)

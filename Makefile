@@ -134,6 +134,9 @@ hil-twin-plant: $(VENV_STAMP)
 	$(PY) -m pytest hil/test_twin_plant.py --target twin --junitxml=$(REPORTS)/hil-twin-plant.xml -o junit_suite_name=hil-twin-plant -o junit_family=xunit1 $(HIL_ARGS)
 twin-cuts: $(VENV_STAMP)
 	$(PY) tools/twin/cuts.py --count $(CUTS)
+.PHONY: bench-twin
+bench-twin: $(VENV_STAMP)
+	$(PY) bench/twin_bench.py
 
 # --- other entry points --------------------------------------------------------
 docs: $(VENV_STAMP)

@@ -3,9 +3,9 @@
 littlefs's own power-loss model (littlefs runners/test_runner.c, bd/lfs_emubd): lose power at
 block operation N (a program or an erase; that operation is dropped, everything before it is on
 flash), reboot on the surviving image, and check invariants. Here the body is a pump in therapy
-(1 mL/day, 20 mL) taking three 600 s warps and a status: the checkpoint and event-log writes of
-that hour are the operations cut. Cut points are 1..OPS (OPS = the operations that body does
-uncut, measured first), tried in a seeded random order, then repeated if --count > OPS.
+(1 mL/day, 20 mL) taking eight 600 s warps, a settings change and a status: the checkpoint and event-log writes of
+those warps, and the recovery writes of the boot before them, are the operations cut. Cut points
+are 1..OPS (OPS = the operations boot + body do uncut, measured first), tried in a seeded random order, then repeated if --count > OPS.
 
 After each cut the twin restarts (reset cause PWRON, no RTC) and must: answer hello and status,
 be infusing or alarm-stopped with a memory alarm (never silently lose therapy), keep its
@@ -53,21 +53,35 @@ class _Target:
         return dutmod.auth.dev_service_key(serial)
 
 
-def connect(twin, deadline_s=20.0):
-    d = dutmod.Dut(_Target(twin), _Frames())
+def connect(twin, keys=None, deadline_s=20.0):
+    """A Dut on the twin's port, retrying hello until deadline_s (the twin may be rebooting)."""
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            d = dutmod.Dut(_Target(twin), _Frames())
+            break
+        except (dutmod.PumpTimeout, dutmod.PumpPortError):
+            if time.monotonic() >= end:
+                raise
+            time.sleep(0.1)
+    if keys:
+        d.keys = dict(keys)
     return d
 
 
-def body(d):
+def body(d, timeout_s=10.0):
     # warps shorter than the 900 s checkpoint interval: a longer warp strokes more than the
     # "a checkpoint's worth was delivered" recovery assumes (a test-build-only burst; with 3600 s
     # warps the estimate ends ~31 uL above the plant's truth: docs/board.md)
-    for _ in range(3):
-        d.request("sim_warp", {"seconds": 600}, role="service", timeout_s=10)
+    for i in range(8):
+        d.request("sim_warp", {"seconds": 600}, role="service", timeout_s=timeout_s)
+        if i == 3:
+            d.request("settings_set", {"low_res_nl": 3000000}, timeout_s=timeout_s)
     return d.status()
 
 
 def prepare(base, build_dir):
+    """A pump in therapy on a twin image; returns (keys, block operations of boot + body)."""
     twin = Twin(base, build_dir=build_dir, no_tcp=True, speed=1, log=open(os.devnull, "w"))
     twin.start()
     try:
@@ -80,45 +94,47 @@ def prepare(base, build_dir):
         d.request("sim_warp", {"seconds": 7200})
         keys = dict(d.keys)
         d.close()
-        ops0 = twin.probe()["ops"]
-        d = connect(twin)
-        d.keys = keys
+    finally:
+        twin.stop()
+    # measure on a copy: boot (recovery writes) + body, uncut
+    probe_dir = base + ".probe"
+    shutil.copytree(base, probe_dir, ignore=shutil.ignore_patterns("ctl.fifo", "build"))
+    twin = Twin(probe_dir, build_dir=None, no_tcp=True, speed=1, log=open(os.devnull, "w"))
+    twin.build_dir = build_dir
+    twin.start()
+    try:
+        d = connect(twin, keys)
         body(d)
-        ops = twin.probe()["ops"] - ops0
+        ops = twin.probe()["ops"]
         d.close()
     finally:
         twin.stop()
+        shutil.rmtree(probe_dir, ignore_errors=True)
     return keys, max(1, ops)
 
 
 def one_cut(base, build_dir, keys, cut, work):
+    """Boot the prepared pump with power dying at block operation `cut` (counted from main.py's
+    start: boot recovery writes, then the body's), reboot, check. Returns None or what failed."""
     state = os.path.join(work, "cut")
     shutil.rmtree(state, ignore_errors=True)
     shutil.copytree(base, state, ignore=shutil.ignore_patterns("ctl.fifo", "build"))
-    twin = Twin(state, build_dir=None, no_tcp=True, speed=1, log=open(os.devnull, "w"))
+    twin = Twin(state, build_dir=None, no_tcp=True, speed=1, log=open(os.devnull, "w"), cut_at=cut)
     twin.build_dir = build_dir
     twin.start()
     try:
-        # the cut counts operations from main.py's start: skip the boot's own writes
-        d = connect(twin)
-        d.keys = dict(keys)
-        boot_ops = twin.probe()["ops"]
-        twin.control_sync("arm_cut", boot_ops + cut)
         try:
-            body(d)
+            d = connect(twin, keys, 5.0)
+            body(d, timeout_s=2.0)
+            d.close()
         except (dutmod.PumpTimeout, dutmod.PumpPortError):
             pass
-        d.close()
         end = time.monotonic() + 20
-        while time.monotonic() < end and not twin.truth()["cuts"]:
+        while time.monotonic() < end and not (twin.truth()["cuts"] and twin.boots >= 2):
             time.sleep(0.05)
         if not twin.truth()["cuts"]:
             return "no cut happened at op %d" % cut
-        end = time.monotonic() + 20
-        while time.monotonic() < end and twin.boots < 2:
-            time.sleep(0.05)
-        d = connect(twin)
-        d.keys = dict(keys)
+        d = connect(twin, keys)
         st = d.status()
         truth = twin.truth()
         if st["reservoir_nl"] > truth["reservoir_nl"]:
@@ -153,7 +169,7 @@ def main(argv=None):
             rng.shuffle(batch)
             points.extend(batch)
         points = points[: args.count]
-        print("cuts: body does %d block operations; trying %d cut points (seed %d)" % (ops, len(points), args.seed))
+        print("cuts: boot + body do %d block operations; trying %d cut points (seed %d)" % (ops, len(points), args.seed))
         failed = 0
         t0 = time.monotonic()
         for cut in points:

@@ -152,7 +152,7 @@ bench: $(VENV_STAMP) $(NODE_STAMP)
 
 # Emulated pump end to end (tools/demo.py): programme, warp 30 days, refill, status, plot.
 demo: $(VENV_STAMP) $(NODE_STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py $(if $(RUNTIME),--runtime $(RUNTIME))
 
 clean:
 	rm -rf build $(REPORTS) .pytest_cache .ruff_cache .setuptools-build

@@ -7,7 +7,7 @@
 # To add a lane, add ONE line here (before the `test:` rule below), e.g.
 #   TEST_STEPS += test-mpy-native
 TEST_STEPS += hil
-TEST_STEPS += hil-twin-plant
+TEST_STEPS += hil-twin
 # Lanes that write JUnit XML or *.counts.json into $(REPORTS) are summed.
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
 TEST_STEPS += hil
@@ -122,8 +122,8 @@ firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(NODE) tools/mpy/verify_build.mjs build
 
 # Board twin (issue 9, docs/board.md): HIL on the flashed image under native MicroPython + plant.
-# hil-twin: every scenario on the twin;
-# hil-twin-plant (in make test): the twin-only scenarios; twin-cuts: power cuts at littlefs block ops.
+# hil-twin (in make test, ~85 s): every scenario on the twin, with the twin-only ones;
+# hil-twin-plant: only the twin-only scenarios; twin-cuts: power cuts at littlefs block ops.
 CUTS ?= 1000
 .PHONY: hil-twin hil-twin-plant twin-cuts
 hil-twin: $(VENV_STAMP)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dut import DAY_S, continuous, start_therapy
+from dut import DAY_S, continuous, protocol, start_therapy
 
 STROKE_NL = 250  # mechanism nominal displacement (pumpctl/twin/config.py MECHANISM)
 
@@ -81,19 +81,25 @@ def test_watchdog_resets_a_hung_pump_and_therapy_resumes(dut, twin):
 @pytest.mark.needs("warp")
 @pytest.mark.req("TWIN-USB-NOT-DRAINED")
 def test_a_host_that_does_not_read_never_stalls_delivery_or_the_watchdog(dut, twin):
-    """Proves the USB line cannot stall therapy: with nobody draining the twin's USB output for
-    a while (the pty's buffer filling with nobody reading) the pump keeps stroking (plant strokes go up) and no reset
-    happens."""
+    """Proves the USB line cannot stall therapy: nobody drains the twin's USB output while the
+    host keeps sending requests (500 status requests, ~300 KB of replies: far more than the
+    pty's buffer); the pump keeps stroking (plant strokes go up), no reset happens, and once the
+    host reads again the pump answers. (On rp2 a CDC write to a host that does not read is
+    dropped after a timeout; the twin's stdout is non-blocking: a full line drops the write.)"""
     start_therapy(dut, continuous(1000000), 20000000, 50)   # 20 mL/day: a stroke every 1.08 s
     boots = twin.truth()["boots"]
-    s0 = twin.truth()["strokes"]
     twin.usb_hold(True)
     try:
-        wait_for(lambda: twin.truth()["strokes"] >= s0 + 2, 60)
+        frame = protocol.encode({"id": 1, "cmd": "hello"})
+        for _ in range(500):
+            dut.client.send_raw(frame)
+        s0 = twin.truth()["strokes"]
+        wait_for(lambda: twin.truth()["strokes"] >= s0 + 3, 60)
     finally:
         twin.usb_hold(False)
     assert twin.truth()["boots"] == boots
-    dut.status()
+    dut.reconnect()
+    assert dut.status()["state"] == "infusing"
 
 
 @pytest.mark.needs("faults")

@@ -173,6 +173,10 @@ class Twin:
         m, s = os.openpty()
         tty.setraw(s)
         os.set_blocking(m, False)
+        # The twin's stdin/stdout share this non-blocking description: a write to a host that
+        # does not read returns None and the bytes are dropped (rp2's CDC drops them after its
+        # TX timeout) instead of blocking the firmware's loop forever.
+        os.set_blocking(s, False)
         self._usb_master, self._usb_slave = m, s
         self._sel = selectors.DefaultSelector()
         self._sel.register(m, selectors.EVENT_READ, "twin")

@@ -188,8 +188,8 @@ print(cuts[:1], bd2.ops >= 3)
 
 @pytest.mark.req("TWIN-PLANT-ORACLE")
 def test_pumpctl_emulate_runtime_twin_serves_the_pico_image_on_a_pty(tmp_path):
-    """`pumpctl emulate --runtime twin` prints `pty:` and `tcp:` like the emulator; the pump behind
-    them is the Pico image (hello: serial PICO + the unique id's last 4 bytes, the test build),
+    """`pumpctl emulate --runtime twin` prints `pty:` and `tcp:` like the emulator and serves the
+    same pump on both; it is the Pico image (hello: serial PICO + the unique id's last 4 bytes, the test build),
     and SIGTERM stops it cleanly."""
     import signal
     import sys
@@ -201,11 +201,14 @@ def test_pumpctl_emulate_runtime_twin_serves_the_pico_image_on_a_pty(tmp_path):
     try:
         lines = [p.stdout.readline() for _ in range(3)]
         pty = [ln.split()[1] for ln in lines if ln.startswith("pty: ")][0]
-        assert any(ln.startswith("tcp: socket://") for ln in lines), lines
         c = PumpClient(pty, timeout_s=20)
         info = c.hello()
         c.close()
         assert info["serial"] == "PICO2B335F2C" and info["build"] == "test", info
+        tcp = [ln.split()[1] for ln in lines if ln.startswith("tcp: ")][0]
+        c = PumpClient(tcp, timeout_s=20)
+        assert c.hello()["serial"] == "PICO2B335F2C"   # the same pump over TCP
+        c.close()
         assert (tmp_path / "twin" / "flash.img").stat().st_size == config.PICO_BLOCKS * 4096
     finally:
         p.send_signal(signal.SIGTERM)

@@ -5,12 +5,12 @@
 # ---------------------------------------------------------------------------
 # `make test` runs these steps in order, then prints the summed closing line.
 # To add a lane, add ONE line here (before the `test:` rule below), e.g.
-#   TEST_STEPS += test-mpy-native
-TEST_STEPS += hil
-TEST_STEPS += hil-twin
+#   TEST_STEPS += hil
 # Lanes that write JUnit XML or *.counts.json into $(REPORTS) are summed.
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
 TEST_STEPS += hil
+TEST_STEPS += test-mpy-native
+TEST_STEPS += hil-twin
 TEST_STEPS += typecheck
 TEST_STEPS += trace
 # ---------------------------------------------------------------------------

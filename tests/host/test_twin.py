@@ -184,6 +184,9 @@ print(cuts[:1], bd2.ops >= 3)
     fs.mount()
     with fs.open("pump.bin", "rb") as f:
         assert f.read() == payload
+    from pumpctl.twin import inspect
+
+    assert inspect.listing(str(img)) == [("/pump.bin", len(payload))]
 
 
 @pytest.mark.req("TWIN-PLANT-ORACLE")

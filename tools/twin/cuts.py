@@ -32,6 +32,9 @@ from pumpctl.twin.launcher import Twin, build_firmware  # noqa: E402
 import dut as dutmod  # noqa: E402
 
 
+REFILL_BELOW_NL = 5000000   # well above the 2 mL low-reservoir alarm: the chain never runs dry
+
+
 class _Frames:
     def traffic(self, *_a):
         pass
@@ -152,6 +155,11 @@ def one_cut(base, build_dir, keys, cut, work, warps=(600,) * 8, chain=False):
         nor = twin.probe()["nor_violations"]
         if nor:
             return "%d programs onto unerased flash" % nor
+        if chain and st["reservoir_nl"] < REFILL_BELOW_NL:
+            # a chain of hundreds of tries outlasts one fill: the clinician refills (pump + plant)
+            d.fill(20000000, 500)
+            twin.control("withdraw_all")
+            twin.control_sync("refill", 20000000)
         d.close()
         return None
     except Exception as e:  # noqa: BLE001 - every failure is reported with its cut point

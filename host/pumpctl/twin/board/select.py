@@ -18,6 +18,7 @@ POLLERR = _rselect.POLLERR
 POLLHUP = _rselect.POLLHUP
 
 service = None  # twin_boot: service() handles side-channel commands (plant, faults)
+on_hangup = None  # twin_boot: the launcher (pty master) is gone: end this orphaned twin
 
 
 class _Poll:
@@ -43,6 +44,10 @@ class _Poll:
         t0 = vclock.real_ticks_us()
         res = self._p.poll(timeout)
         vclock.waited_real_us(vclock.real_ticks_diff(vclock.real_ticks_us(), t0))  # the wait is pump time
+        if res and on_hangup is not None:
+            for _obj, ev in res:
+                if ev & POLLHUP:
+                    on_hangup()
         return res
 
     def ipoll(self, timeout=-1, flags=0):

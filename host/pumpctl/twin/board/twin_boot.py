@@ -136,6 +136,15 @@ def service():
 
 select.service = service
 
+
+def _hangup():
+    # the USB line's other end (the launcher's pty master) is closed: the launcher died without
+    # stopping us; do not linger as an orphan
+    die("hangup", 1)
+
+
+select.on_hangup = _hangup
+
 import gc  # noqa: E402
 
 # --- rp2 _boot.py: mount littlefs at / (format on failure) ----------------------------------------

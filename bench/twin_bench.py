@@ -9,6 +9,7 @@
 * steady-state ticks run under micropython.heap_lock(): how many, how many tried to allocate.
 """
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -87,6 +88,7 @@ def main():
     finally:
         d.close()
         target.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

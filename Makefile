@@ -31,7 +31,7 @@ NODE_STAMP := node_modules/.installed
 .PHONY: typecheck flash
 
 help:
-	@echo "make demo        emulator end to end (set-up included)"
+	@echo "make demo [RUNTIME=twin]  emulator (or board twin) end to end (set-up included)"
 	@echo "make test        everything CI runs: $(TEST_STEPS)"
 	@echo "make venv        .venv from requirements-dev.txt (+ pumpctl editable)"
 	@echo "make node_modules  npm ci (MicroPython WebAssembly port)"
@@ -43,6 +43,9 @@ help:
 	@echo "make test-mpy-native  tests/fw under native MicroPython (unix port)"
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
 	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
+	@echo "make hil-twin    HIL suite on the board twin (native MicroPython + plant: docs/board.md)"
+	@echo "make twin-cuts [CUTS=1000]  power cuts at littlefs block operations on the twin"
+	@echo "make bench-twin  twin budgets (30 days night ramp, heap, heap-locked tick)"
 	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
 	@echo "make bench       bench/*.py (CPython) and bench/mpy_*.py (MicroPython)"
 	@echo "make clean | distclean"

@@ -10,6 +10,8 @@
 # Lanes that write JUnit XML or *.counts.json into $(REPORTS) are summed.
 TEST_STEPS := reports-reset lint pytest test-mpy firmware
 TEST_STEPS += hil
+TEST_STEPS += test-mpy-native
+TEST_STEPS += hil-twin
 TEST_STEPS += hil-lab
 TEST_STEPS += typecheck
 TEST_STEPS += trace
@@ -31,7 +33,7 @@ NODE_STAMP := node_modules/.installed
 .PHONY: typecheck flash
 
 help:
-	@echo "make demo        emulator end to end (set-up included)"
+	@echo "make demo [RUNTIME=twin]  emulator (or board twin) end to end (set-up included)"
 	@echo "make test        everything CI runs: $(TEST_STEPS)"
 	@echo "make venv        .venv from requirements-dev.txt (+ pumpctl editable)"
 	@echo "make node_modules  npm ci (MicroPython WebAssembly port)"
@@ -44,6 +46,9 @@ help:
 	@echo "make firmware [KIND=test|clinical]  mpy-cross into build/"
 	@echo "make hil [TARGET=/dev/ttyACM0|rfc2217://h:p|auto]  HIL suite on both emulators, or on a board"
 	@echo "make hil-lab     HIL suite through a labgrid coordinator/exporter/place on loopback (.venv-lab)"
+	@echo "make hil-twin    HIL suite on the board twin (native MicroPython + plant: docs/board.md)"
+	@echo "make twin-cuts [CUTS=1000]  power cuts at littlefs block operations on the twin"
+	@echo "make bench-twin  twin budgets (30 days night ramp, heap, heap-locked tick)"
 	@echo "make trace       requirement -> tests -> pass/fail report from .reports/ (fails on untested requirements)"
 	@echo "make bench       bench/*.py (CPython; twin: 30 days through the pins), bench/mpy_*.py (MicroPython), budgets vs goals (native heap_lock, bench/mpy_budgets.mjs)"
 	@echo "make cuts | stateful-long [N=..] | fuzz [FRAMES=..] | mutation [MODULES=..]  verification machinery (docs/verification.md)"
@@ -150,21 +155,21 @@ firmware: $(VENV_STAMP) $(NODE_STAMP)
 	$(NODE) tools/mpy/verify_build.mjs build
 
 # Board twin (issue 9, docs/board.md): HIL on the flashed image under native MicroPython + plant.
-# hil-twin: every scenario (3 deselected: they assume emulator timing/RTC, see docs/board.md);
-# hil-twin-plant (in make test): the twin-only scenarios; twin-cuts: power cuts at littlefs block ops.
-TWIN_DESELECT := --deselect hil/test_2_refill.py::test_refill_discrepancy_over_14_5_percent_is_flagged \
-  --deselect hil/test_3_reservoir_alarms.py::test_low_reservoir_at_alarm_date_and_empty_stops_at_empty_date \
-  --deselect hil/test_9_reset.py::test_pump_runs_therapy_again_after_factory_reset_and_a_warped_clock_is_kept
+# hil-twin (in make test, ~85 s): every scenario on the twin, with the twin-only ones;
+# hil-twin-plant: only the twin-only scenarios; twin-cuts: power cuts at littlefs block ops.
 CUTS ?= 1000
 .PHONY: hil-twin hil-twin-plant twin-cuts
 hil-twin: $(VENV_STAMP)
 	@mkdir -p $(REPORTS)
-	$(PY) -m pytest hil --target twin $(TWIN_DESELECT) --junitxml=$(REPORTS)/hil-twin.xml -o junit_suite_name=hil-twin -o junit_family=xunit1 $(HIL_ARGS)
+	$(PY) -m pytest hil --target twin --junitxml=$(REPORTS)/hil-twin.xml -o junit_suite_name=hil-twin -o junit_family=xunit1 $(HIL_ARGS)
 hil-twin-plant: $(VENV_STAMP)
 	@mkdir -p $(REPORTS)
 	$(PY) -m pytest hil/test_twin_plant.py --target twin --junitxml=$(REPORTS)/hil-twin-plant.xml -o junit_suite_name=hil-twin-plant -o junit_family=xunit1 $(HIL_ARGS)
 twin-cuts: $(VENV_STAMP)
 	$(PY) tools/twin/cuts.py --count $(CUTS)
+.PHONY: bench-twin
+bench-twin: $(VENV_STAMP)
+	$(PY) bench/twin_bench.py
 
 # --- other entry points --------------------------------------------------------
 docs: $(VENV_STAMP)
@@ -184,7 +189,7 @@ bench: $(VENV_STAMP) $(NODE_STAMP)
 
 # Emulated pump end to end (tools/demo.py): programme, warp 30 days, refill, status, plot.
 demo: $(VENV_STAMP) $(NODE_STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py $(if $(RUNTIME),--runtime $(RUNTIME))
 
 clean:
 	rm -rf build $(REPORTS) .pytest_cache .ruff_cache .setuptools-build

@@ -34,6 +34,7 @@ class PumpLoop:
         self.buf = bytearray(board.RX_MAX_PER_LOOP)
         self.iterations = 0
         self.rx_bytes = 0
+        self._torn = False            # the last write was cut short: the line is broken
         self._rtc_offset_s = runtime.ctl.clock_offset_s
 
     def start(self):
@@ -64,8 +65,17 @@ class PumpLoop:
         return n
 
     def _write(self, out):
+        """A host that does not drain the USB line gets writes cut short (rp2's CDC drops what
+        does not fit within its TX timeout): the next frame then starts on a new line, or the
+        host would read it glued to the torn one and lose it. Never waits for the host."""
         if out:
-            self.tx.write(out)
+            if self._torn:
+                self._torn = self.tx.write(b"\n") == 0
+                if self._torn:
+                    return            # still not draining: this frame is dropped whole
+            n = self.tx.write(out)
+            if n is not None and 0 < n < len(out):
+                self._torn = True
 
     def _sync_rtc(self):
         """A host time sync (time_set) or sim_warp moves the controller's clock offset:

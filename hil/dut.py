@@ -113,10 +113,10 @@ class EmuTarget:
         self._log.close()
 
 
-# The twin's clock runs at 1/10 of real time in the HIL suite: a warp of days pulses every stroke
-# through the pins and takes seconds of host time, which would otherwise pass as pump time too and
-# shift the scenarios' "just before the forecast" instants (on a real board even more: docs/board.md).
-TWIN_SPEED = 0.1
+# The twin's clock runs at real time in the HIL suite; host computing time is not pump time
+# (host/pumpctl/twin/board/vclock.py), so a warp pulsing days of strokes through the pins does not
+# shift the scenarios' "just before the forecast" instants.
+TWIN_SPEED = 1
 
 
 class TwinTarget:

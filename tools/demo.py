@@ -28,7 +28,10 @@ def banner(text):
 
 def pumpctl(*args, capture=False):
     print("$ pumpctl %s" % " ".join(shlex.quote(a) for a in args), flush=True)
-    r = subprocess.run(PUMPCTL + list(args), cwd=REPO, text=True, capture_output=capture, timeout=120)
+    extra = []
+    if RUNTIME == "twin" and args[:1] == ("sim",):
+        extra = ["--timeout", "300"]   # the twin pulses every stroke of a warp through the pins
+    r = subprocess.run(PUMPCTL + extra + list(args), cwd=REPO, text=True, capture_output=capture, timeout=400)
     if r.returncode != 0:
         if capture:
             sys.stderr.write(r.stdout + r.stderr)
@@ -36,11 +39,28 @@ def pumpctl(*args, capture=False):
     return r.stdout if capture else None
 
 
+RUNTIME = "cpython"  # `make demo RUNTIME=twin`: the board twin (docs/board.md) instead of the emulator
+
+
+def plant(tmp, op, arg=None):
+    """Board twin only: tell the plant what the clinician physically did (side channel FIFO)."""
+    if RUNTIME != "twin":
+        return
+    with open(os.path.join(tmp, "flash", "ctl.fifo"), "w") as f:
+        f.write(json.dumps({"op": op, "arg": arg}) + "\n")
+    time.sleep(0.5)   # served on the twin's next waiting poll (100 ms loop)
+
+
+def plant_refill(tmp, added_ml):
+    plant(tmp, "withdraw_all")
+    plant(tmp, "refill", int(Decimal(added_ml) * 1000000))
+
+
 def start_emulator(tmp, log_path):
     cmd = PUMPCTL + ["emulate", "--no-pty", "--port", "0", "--serial", "DEMO0001",
-                     "--state", os.path.join(tmp, "flash")]
-    print("$ pumpctl emulate --no-pty --port 0 --serial DEMO0001 --state %s/flash  (log: %s)"
-          % (tmp, os.path.relpath(log_path, REPO)), flush=True)
+                     "--state", os.path.join(tmp, "flash"), "--runtime", RUNTIME]
+    print("$ pumpctl emulate --no-pty --port 0 --serial DEMO0001 --state %s/flash --runtime %s  (log: %s)"
+          % (tmp, RUNTIME, os.path.relpath(log_path, REPO)), flush=True)
     log = open(log_path, "w")
     emu = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
     deadline = time.monotonic() + 30
@@ -55,7 +75,11 @@ def start_emulator(tmp, log_path):
     raise SystemExit("demo: the emulator did not start; see %s" % log_path)
 
 
-def main():
+def main(argv=None):
+    global RUNTIME
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--runtime"] and len(argv) > 1:
+        RUNTIME = argv[1]
     os.makedirs(OUT_DIR, exist_ok=True)
     png = os.path.join(OUT_DIR, "night_ramp.png")
     report = os.path.join(OUT_DIR, "report.html")
@@ -73,6 +97,7 @@ def main():
             pumpctl("time", "sync")
             banner("Fill the empty reservoir: 20 mL at 2000 mcg/mL")
             pumpctl("refill", "--withdrawn-ml", "0", "--added-ml", "20", "--conc", "2000", "--yes")
+            plant_refill(tmp, "20")
             banner("Programme the labeling's night-time schedule (+20 % effective 22:00, back at 07:00)")
             pumpctl("programme", "examples/night_ramp.toml", "--yes")
             banner("Thirty days later ...")
@@ -81,6 +106,7 @@ def main():
             withdrawn = str((Decimal(left) / 1000000).quantize(Decimal("0.01")))
             banner("Refill visit: withdraw what is left (%s mL measured), add 20 mL" % withdrawn)
             pumpctl("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")
+            plant_refill(tmp, "20")
             banner("Status, alarms and the last log entries")
             pumpctl("status")
             pumpctl("alarms")
@@ -95,8 +121,15 @@ def main():
             left = json.loads(pumpctl("status", "--json", capture=True))["reservoir_nl"]
             withdrawn = str((Decimal(left) / 1000000).quantize(Decimal("0.01")))
             pumpctl("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")   # the pump logs the check
+            plant_refill(tmp, "20")
             pumpctl("alarms", "clear")
             pumpctl("status")
+            if RUNTIME == "twin":
+                banner("The plant's truth (side channel, not the pump's word): strokes it counted on the pins")
+                with open(os.path.join(tmp, "flash", "plant", "strokes.csv")) as f:
+                    vols = [int(line.split(",")[1]) for line in f if "," in line]
+                st = json.loads(pumpctl("status", "--json", capture=True))
+                print("plant: %d strokes, %d nL delivered; pump: %d strokes" % (len(vols), sum(vols), st["strokes"]))
             banner("Session report for the patient's chart (one printable HTML file; PDF when Chromium is here)")
             pdf = ["--pdf", os.path.relpath(report_pdf, REPO)] if shutil.which("chromium") else []
             pumpctl("report", "-o", os.path.relpath(report, REPO), *pdf)

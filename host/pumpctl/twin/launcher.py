@@ -90,7 +90,7 @@ class Twin:
     def __init__(self, state_dir, speed=1, build_dir=None, build="test", serial=None, host="127.0.0.1", port=0,
                  no_pty=False, no_tcp=False, mechanism=None, reservoir_nl=None, battery_mv=None,
                  heap_bytes=config.PICO_HEAP_BYTES, rtc_battery=False, cut_at=0, log=None, restart=True,
-                 motor_time=False):
+                 motor_time=False, rtc_survives_reset=False, heap_lock_ticks=False):
         self.state = os.path.abspath(state_dir)
         self.speed = speed
         self.build_dir = os.path.abspath(build_dir) if build_dir else None
@@ -101,6 +101,8 @@ class Twin:
         self.heap_bytes = heap_bytes
         self.rtc_battery = rtc_battery
         self.motor_time = motor_time
+        self.rtc_survives_reset = rtc_survives_reset
+        self.heap_lock_ticks = heap_lock_ticks
         self.cut_at = cut_at
         self.log_stream = log or sys.stderr
         self.restart = restart
@@ -171,6 +173,10 @@ class Twin:
         m, s = os.openpty()
         tty.setraw(s)
         os.set_blocking(m, False)
+        # The twin's stdin/stdout share this non-blocking description: a write to a host that
+        # does not read returns None and the bytes are dropped (rp2's CDC drops them after its
+        # TX timeout) instead of blocking the firmware's loop forever.
+        os.set_blocking(s, False)
         self._usb_master, self._usb_slave = m, s
         self._sel = selectors.DefaultSelector()
         self._sel.register(m, selectors.EVENT_READ, "twin")
@@ -212,7 +218,8 @@ class Twin:
         uid = list(b"\xe6\x60\x38\x53") + list(bytes.fromhex(self.serial[4:12])) if (
             self.serial and self.serial.startswith("PICO") and len(self.serial) == 12) else list(
             b"\xe6\x60\x38\x53\x2b\x33\x5f\x2c")
-        cfg = {"board_dir": BOARD_DIR, "speed_num": num, "speed_den": den, "motor_time": self.motor_time, "log": self.log_path,
+        cfg = {"board_dir": BOARD_DIR, "speed_num": num, "speed_den": den, "motor_time": self.motor_time,
+               "heap_lock_ticks": self.heap_lock_ticks, "log": self.log_path,
                "strokes_csv": self.csv_path, "ctl_fifo": self.fifo, "plant": plant, "image": self.image,
                "block_count": config.PICO_BLOCKS, "cut_at": self.cut_at, "reset_cause": self._cause,
                "unique_id": uid, "rtc_unix_s": self._rtc_unix_s, "boot_no": self.boots + 1,
@@ -250,7 +257,10 @@ class Twin:
                 self.log("boot %d ended: %s %s (exit %s)" % (self.boots, kind, detail, rc))
                 if kind == "reset":
                     self._cause = WDT_RESET   # rp2: machine.reset() and the watchdog both read WDT_RESET
-                    self._rtc_unix_s = rtc    # the RTC runs on over a reset (restart takes ~0 s)
+                    # rp2's main() sets the RTC to 2021-01-01 on every boot through it (power-up,
+                    # watchdog, machine.reset): kept only with rtc_survives_reset (a board whose
+                    # firmware does not, or an external RTC)
+                    self._rtc_unix_s = rtc if self.rtc_survives_reset else None
                 else:
                     self._cause = PWRON_RESET
                     self._rtc_unix_s = self._rtc_keep() if self.rtc_battery else None
@@ -431,6 +441,19 @@ class Twin:
                 name = "tone:" + "/".join(str(f) for f in freqs)
             out.append((g[0][0], name))
         return out
+
+    def mem(self, timeout_s=30.0):
+        """The twin's heap after a gc.collect(): free, allocated, largest allocatable block, what
+        was allocated before the collect, and the heap-locked steady-state tick counts."""
+        tag = int(time.monotonic() * 1000)
+        self.control("mem", tag)
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            for rec in reversed(list(self._records())):
+                if rec.get("mem") == tag:
+                    return rec
+            time.sleep(0.05)
+        return None
 
     def probe(self, timeout_s=10.0):
         """Ask the running twin for its live numbers (heap, flash ops); None if it does not answer."""

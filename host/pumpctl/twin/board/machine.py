@@ -7,8 +7,9 @@ see it: Pin ids are GPIO numbers 0-29 or "LED" (GP25 on a Pico); an output pin r
 driven level, an input its external level (pull-up: 1 when nothing drives it); ADC takes a
 channel 0-4 or an ADC-capable GPIO 26-29 and returns 12-bit samples scaled to 16 bits; PWM freq
 must be 8 Hz .. 62.5 MHz and duty_u16 0..65535; WDT timeout is 1..8388 ms and cannot be stopped;
-machine.reset() is a watchdog reboot on rp2, so reset_cause() then reads WDT_RESET; the RTC keeps
-running over a reset and restarts at 2021-01-01 after a power cut.
+machine.reset() is a watchdog reboot on rp2, so reset_cause() then reads WDT_RESET; the RTC
+restarts at 2021-01-01 on every boot through rp2's main() (power-up, watchdog, machine.reset;
+the launcher's rtc_survives_reset option keeps it over resets).
 
 Everything the firmware drives or reads goes through `bus` (the plant, plant.py), set by
 twin_boot before the firmware starts.

@@ -1,6 +1,7 @@
 """`select` for the board twin: the built-in poll on real file descriptors (USB CDC = the
-interpreter's stdin on a pty), with timeouts in virtual milliseconds (the virtual clock's speed)
-and the twin's side channel serviced on every waiting poll: the firmware's main loop never sees it.
+interpreter's stdin on a pty), with timeouts in virtual milliseconds (the virtual clock's speed);
+the real time a waiting poll lasted is what moves the virtual clock (vclock.py), and the twin's
+side channel is serviced on every waiting poll: the firmware's main loop never sees it.
 """
 import sys
 
@@ -17,6 +18,7 @@ POLLERR = _rselect.POLLERR
 POLLHUP = _rselect.POLLHUP
 
 service = None  # twin_boot: service() handles side-channel commands (plant, faults)
+on_hangup = None  # twin_boot: the launcher (pty master) is gone: end this orphaned twin
 
 
 class _Poll:
@@ -33,13 +35,19 @@ class _Poll:
         self._p.modify(obj, mask)
 
     def poll(self, timeout=-1):
-        if timeout != 0:
-            if service is not None:
-                service()
-            if timeout > 0:
-                timeout = vclock.real_ms(timeout)
+        if timeout == 0:
+            return self._p.poll(0)
+        if service is not None:
+            service()
+        if timeout > 0:
+            timeout = vclock.real_ms(timeout)
+        t0 = vclock.real_ticks_us()
         res = self._p.poll(timeout)
-        vclock.now_us()  # the watchdog counts while we wait
+        vclock.waited_real_us(vclock.real_ticks_diff(vclock.real_ticks_us(), t0))  # the wait is pump time
+        if res and on_hangup is not None:
+            for _obj, ev in res:
+                if ev & POLLHUP:
+                    on_hangup()
         return res
 
     def ipoll(self, timeout=-1, flags=0):

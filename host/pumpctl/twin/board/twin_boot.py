@@ -99,11 +99,31 @@ def service():
             # the firmware is stuck (no more feeding): only the watchdog gets us out
             PLANT.note("hang", 1)
             while True:
-                vclock._skip_us += 1000
+                vclock.virt_us += 1000
                 vclock.now_us()
         elif op == "arm_cut":
             BDEV.cut_at = arg   # power dies at block operation `arg` (counted from main.py's start)
             PLANT.note("arm_cut", arg)
+        elif op == "mem":
+            # free heap after a collect, the largest block one allocation can get (binary search
+            # on bytearray: free bytes are not contiguous), the allocator's peak since boot
+            before = gc.mem_alloc()
+            gc.collect()
+            free = gc.mem_free()
+            lo, hi = 0, free
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                try:
+                    b = bytearray(mid)
+                    del b
+                    lo = mid
+                except MemoryError:
+                    hi = mid - 1
+            gc.collect()
+            LOG.write('{"t_ms": %d, "mem": %s, "mem_free": %d, "mem_alloc": %d, "largest_free": %d, "alloc_before_collect": %d, '
+                      '"locked_ticks": %d, "locked_fail": %d}\n' % (
+                          PLANT.t_ms(), plantmod._json(arg), free, gc.mem_alloc(), lo, before,
+                          LOCKED[0], LOCKED[1]))
         elif op == "truth":
             LOG.write('{"t_ms": %d, "truth": %s, "reservoir_pl": %d, "strokes": %d, "steps": %d, "stalled_steps": %d, '
                       '"tones": %d, "ops": %d, "nor_violations": %d, "mem_free": %d, "mem_alloc": %d}\n' % (
@@ -115,6 +135,15 @@ def service():
 
 
 select.service = service
+
+
+def _hangup():
+    # the USB line's other end (the launcher's pty master) is closed: the launcher died without
+    # stopping us; do not linger as an orphan
+    die("hangup", 1)
+
+
+select.on_hangup = _hangup
 
 import gc  # noqa: E402
 
@@ -149,6 +178,30 @@ sys.path[:] = ["", "/lib"]
 sys.argv[:] = []
 LOG.write('{"t_ms": %d, "boot": %d, "reset_cause": %d}\n' % (PLANT.t_ms(), CFG["boot_no"], CFG["reset_cause"]))
 BDEV.armed = True
+LOCKED = [0, 0]   # steady-state ticks run under heap_lock, and how many tried to allocate
+if CFG.get("heap_lock_ticks"):
+    # Prove the steady-state tick allocates nothing (docs/design.md): when the runtime is not
+    # due, run its tick with the heap locked (an allocation raises MemoryError). Due ticks
+    # (strokes, events) allocate by design and run unlocked.
+    import runtime as _rtmod
+
+    _tick = _rtmod.PumpRuntime.tick
+
+    def _locked_tick(self):
+        if self.hal.monotonic_s() + self.ctl.clock_offset_s < self._due_s:
+            micropython.heap_lock()
+            try:
+                out = _tick(self)
+            except MemoryError:
+                micropython.heap_unlock()
+                LOCKED[1] += 1
+                return b""
+            micropython.heap_unlock()
+            LOCKED[0] += 1
+            return out
+        return _tick(self)
+
+    _rtmod.PumpRuntime.tick = _locked_tick
 gc.collect()
 micropython.mem_info() if CFG.get("mem_info") else None
 try:

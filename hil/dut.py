@@ -25,7 +25,8 @@ from pumpctl.link.client import PumpClient, PumpPortError, PumpReplyError, PumpT
 
 import auth  # firmware module: on sys.path once pumpctl.link.client is imported
 import protocol
-from compat import hexlify
+from argspec import CLOCK_MIN_T_S
+from compat import PUMP_EPOCH_UNIX, hexlify
 
 PICO_VID_PID = (0x2E8A, 0x0005)  # Raspberry Pi Pico running MicroPython (USB-CDC)
 REPLY_TIMEOUT_S = 10.0  # per request; the MicroPython emulator answers in milliseconds
@@ -435,10 +436,21 @@ class Dut:
         args["fault"] = fault
         return self.request("sim_fault", args)
 
+    def ensure_clock(self):
+        """A never-set clock (pump time before argspec.CLOCK_MIN_T_S: a fresh Pico or twin) is set to
+        this computer's time, as a clinician's `pumpctl time sync` would; a set clock is left alone."""
+        if self.client.request("time_get")["t_s"] < CLOCK_MIN_T_S:
+            self.request("time_set", {"t_s": int(time.time()) - PUMP_EPOCH_UNIX}, role="clinician")
+
     def set_clock_midnight(self, days_ahead=1, utc_offset_s=0):
         """Set local midnight `days_ahead` days after the pump's current date; returns that t_s."""
         self.request("settings_set", {"utc_offset_s": utc_offset_s})
         now = self.client.request("time_get")["t_s"]
+        if now < CLOCK_MIN_T_S:
+            # A board whose clock was never set (a Pico's RTC restarts in 2021; the twin's too) reads
+            # pump time near 0, which the pump refuses to be set to (argspec CLOCK_MIN_T_S): start
+            # from this computer's date, as `pumpctl time sync` would.
+            now = int(time.time()) - PUMP_EPOCH_UNIX
         local_day = (now + utc_offset_s) // DAY_S
         t = (local_day + days_ahead) * DAY_S - utc_offset_s
         self.request("time_set", {"t_s": t}, role="clinician")
@@ -501,6 +513,8 @@ def start_therapy(dut, prog, fill_nl, conc_ug_ml, midnight=True):
     dut.provision_keys()
     if midnight:
         dut.set_clock_midnight()
+    else:
+        dut.ensure_clock()
     dut.fill(fill_nl, conc_ug_ml)
     res = dut.programme(prog)
     st = dut.status()

@@ -343,11 +343,15 @@ class Decoder:
 
     def __init__(self, max_line=MAX_LINE):
         self.max_line = max_line
-        self._buf = bytearray()
+        # One buffer for the longest line, allocated at boot while the heap is whole: a long line
+        # arriving in 512-byte reads never grows it. (Growing it on demand failed on a Pico-sized
+        # heap: MemoryError for a 6.6 KB block, and the pump reset - found by the board twin.)
+        self._buf = bytearray(max_line)
+        self._n = 0             # bytes of the current line held in _buf
         self._dropping = False  # inside an oversize line, discarding to the next newline
 
     def pending(self):
-        return len(self._buf)
+        return self._n
 
     def feed(self, data):
         if not isinstance(data, (bytes, bytearray)):
@@ -356,6 +360,7 @@ class Decoder:
         start = 0
         n = len(data)
         limit = self.max_line - 1  # bytes allowed before the "\n"
+        buf = self._buf
         while start < n:
             nl = data.find(b"\n", start)
             end = n if nl < 0 else nl
@@ -364,19 +369,21 @@ class Decoder:
                     self._dropping = False
                 start = end + 1
                 continue
-            if len(self._buf) + (end - start) > limit:
-                self._buf = bytearray()
+            k = self._n
+            if k + (end - start) > limit:
+                self._n = 0
                 items.append(FrameError("E_FRAME_OVERSIZE", "line over %d bytes" % self.max_line))
                 self._dropping = nl < 0
                 start = end + 1
                 continue
             if nl < 0:
-                self._buf.extend(data[start:end])
+                buf[k:k + end - start] = memoryview(data)[start:end]   # in place: no growth
+                self._n = k + end - start
                 break
-            if self._buf:
-                self._buf.extend(data[start:end])
-                line = bytes(self._buf)
-                self._buf = bytearray()
+            if k:
+                buf[k:k + end - start] = memoryview(data)[start:end]
+                line = bytes(memoryview(buf)[:k + end - start])
+                self._n = 0
             else:
                 line = bytes(data[start:end])
             start = end + 1

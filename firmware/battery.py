@@ -14,8 +14,7 @@ STROKE_NAH = const(20)            # one 250 nL piston stroke
 # One telemetry command (receive + reply): ~5 mA radio for ~4 ms = 5.6 nAh. Small enough
 # that forecasts made at the last reschedule stay within seconds however many commands follow.
 COMM_NAH = const(5)
-ERI_LIFE_S = const(7776000)       # 90 days
-EOS_AFTER_ERI_S = const(7776000)  # 90 days
+EOS_AFTER_ERI_S = const(7776000)  # 90 days: ERI is raised while 90 days of delivery remain (endoflife.py)
 SERVICE_LIFE_MONTHS = const(84)
 
 # Cell voltage curve for the ADC cross-check (board HAL): mV at full and at depletion.

@@ -21,6 +21,19 @@ def cmd(ctl, name, **args):
     return ctl.command(name, args, "clinician")
 
 
+
+def log_since(ctl, seq):
+    """Every log entry after `seq`, read through the protocol's paged log_read: [seq, t_s, name, a, b]."""
+    out = []
+    s = seq + 1
+    while s <= ctl.log.last_seq:
+        page = cmd(ctl, "log_read", first_seq=s, max_n=24)["entries"]
+        if not page:
+            break
+        out += page
+        s = page[-1][0] + 1
+    return out
+
 def programme(ctl, prog):
     st = cmd(ctl, "programme_stage", programme=prog)
     return cmd(ctl, "programme_commit", hash=st["hash"])

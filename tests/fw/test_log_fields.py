@@ -10,7 +10,7 @@ import eventlog
 from alarms import NAMES_BY_ID, CATALOGUE
 from hal_sim import SimHal
 from controller import Controller
-from pumpkit import make_pump, cmd, refill, programme, warp, T0, DAY
+from pumpkit import make_pump, cmd, log_since, refill, programme, warp, T0, DAY
 
 REQS = {
     "test_every_entry_matches_its_declared_fields": ["SAFE-LOG-FIELDS"],
@@ -20,16 +20,6 @@ REQS = {
 CONT = {"mode": "continuous", "dose_ng_day": 1000000}
 
 
-def _entries(ctl, since):
-    out = []
-    s = since + 1
-    while s <= ctl.log.last_seq:
-        page = cmd(ctl, "log_read", first_seq=s, max_n=24)["entries"]
-        if not page:
-            break
-        out += page
-        s = page[-1][0] + 1
-    return out
 
 
 def _after(ctl, fn):
@@ -41,7 +31,7 @@ def _after(ctl, fn):
         if type(e).__name__ != "PumpError":
             raise
     got = {}
-    for e in _entries(ctl, seq):
+    for e in log_since(ctl, seq):
         got.setdefault(e[2], []).append((e[3], e[4]))
     return got
 
@@ -69,7 +59,7 @@ def _kind_ok(field, v, t_entry, t_max):
 
 def _check_kinds(ctl, since):
     n = 0
-    for seq, t, name, a, b in _entries(ctl, since):
+    for seq, t, name, a, b in log_since(ctl, since):
         fields = eventlog.ARGS.get(name)
         if fields is None:
             assert (a, b) == (0, 0), (name, a, b)      # unlisted: unused
@@ -162,7 +152,7 @@ def test_every_entry_matches_its_declared_fields():
     seq = ctl.log.last_seq
     ctl2.boot()
     got = {}
-    for e in _entries(ctl2, seq):
+    for e in log_since(ctl2, seq):
         got.setdefault(e[2], []).append((e[3], e[4]))
     expect(got, "reset_unclean", (saved_t, (ctl2.strokes_fill - fill_strokes) * 250))
     assert got["reset_unclean"][0][1] > 0                   # an hour at 1 mL/day was assumed given

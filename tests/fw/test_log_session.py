@@ -8,7 +8,7 @@ whole 250 nL strokes), the withdrawn volume is what the test sends; the night ra
 is 600 mcg/day (pumpkit.NIGHT), the continuous one's 1000 mcg/day.
 """
 import eventlog
-from pumpkit import make_pump, cmd, refill, programme, warp, NIGHT, DAY
+from pumpkit import make_pump, cmd, log_since, refill, programme, warp, NIGHT, DAY
 from hal_sim import SimHal
 from controller import Controller
 
@@ -23,15 +23,7 @@ CONT = {"mode": "continuous", "dose_ng_day": 1000000}
 
 
 def _since(ctl, seq):
-    out = []
-    s = seq + 1
-    while s <= ctl.log.last_seq:
-        page = cmd(ctl, "log_read", first_seq=s, max_n=24)["entries"]
-        if not page:
-            break
-        out += page
-        s = page[-1][0] + 1
-    return [(e[2], e[3], e[4]) for e in out]
+    return [(e[2], e[3], e[4]) for e in log_since(ctl, seq)]
 
 
 def test_codes_are_appended_not_renumbered():

@@ -200,29 +200,28 @@ def scan_file_kinds(path, rel):
     return out
 
 
-def scan_test_kinds(repo, roots):
-    kinds = {}
+def _test_files(repo, roots):
+    """(path, repo-relative path) of every test_*.py under `roots`, in a stable order."""
     for root in roots:
-        base = os.path.join(repo, root)
-        for dirpath, dirnames, filenames in os.walk(base):
+        for dirpath, dirnames, filenames in os.walk(os.path.join(repo, root)):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
             for fn in sorted(filenames):
                 if fn.startswith("test_") and fn.endswith(".py"):
                     path = os.path.join(dirpath, fn)
-                    kinds.update(scan_file_kinds(path, os.path.relpath(path, repo).replace(os.sep, "/")))
+                    yield path, os.path.relpath(path, repo).replace(os.sep, "/")
+
+
+def scan_test_kinds(repo, roots):
+    kinds = {}
+    for path, rel in _test_files(repo, roots):
+        kinds.update(scan_file_kinds(path, rel))
     return kinds
 
 
 def scan_tests(repo, roots):
     tests = {}
-    for root in roots:
-        base = os.path.join(repo, root)
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
-            for fn in sorted(filenames):
-                if fn.startswith("test_") and fn.endswith(".py"):
-                    path = os.path.join(dirpath, fn)
-                    tests.update(scan_file(path, os.path.relpath(path, repo).replace(os.sep, "/")))
+    for path, rel in _test_files(repo, roots):
+        tests.update(scan_file(path, rel))
     return tests
 
 

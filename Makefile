@@ -223,4 +223,4 @@ fuzz: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) tools/fuzz/wirefuzz.py --frames $(FRAMES)
 # Mutation score of firmware/ (mutmut 3.x; tools/mutation/README.md); MODULES=... to limit.
 mutation: $(VENV_STAMP)
-	$(PY) tools/mutation/run.py $(MODULES)
+	MUTANTS="$(MUTANTS)" $(PY) tools/mutation/run.py $(MODULES)

@@ -159,13 +159,9 @@ firmware: $(VENV_STAMP) $(NODE_STAMP)
 # hil-twin-plant: only the twin-only scenarios; twin-cuts: power cuts at littlefs block ops.
 CUTS ?= 1000
 .PHONY: hil-twin hil-twin-plant twin-cuts
-# OPEN (issue 9): on an idle host the twin's watchdog resets the pump while the USB host does not read
-# (boot 2, reset cause WDT); it passed under load. Deselected from `make test` until understood; it
-# still runs in `make hil-twin-plant`, and tests/host/test_twin.py covers TWIN-USB-NOT-DRAINED.
-TWIN_OPEN := --deselect hil/test_twin_plant.py::test_a_host_that_does_not_read_never_stalls_delivery_or_the_watchdog
 hil-twin: $(VENV_STAMP)
 	@mkdir -p $(REPORTS)
-	$(PY) -m pytest hil --target twin $(TWIN_OPEN) --junitxml=$(REPORTS)/hil-twin.xml -o junit_suite_name=hil-twin -o junit_family=xunit1 $(HIL_ARGS)
+	$(PY) -m pytest hil --target twin --junitxml=$(REPORTS)/hil-twin.xml -o junit_suite_name=hil-twin -o junit_family=xunit1 $(HIL_ARGS)
 hil-twin-plant: $(VENV_STAMP)
 	@mkdir -p $(REPORTS)
 	$(PY) -m pytest hil/test_twin_plant.py --target twin --junitxml=$(REPORTS)/hil-twin-plant.xml -o junit_suite_name=hil-twin-plant -o junit_family=xunit1 $(HIL_ARGS)

@@ -188,6 +188,7 @@ bench: $(VENV_STAMP) $(NODE_STAMP)
 	$(NODE) bench/mpy_bench.mjs
 	$(PY) tools/mpy/build_firmware.py --kind test --mpy-cross-flags "$(MPY_CROSS_FLAGS)" >/dev/null
 	$(NODE) bench/mpy_ram.mjs   # issue 9: heap per firmware module from build/*.mpy vs the goals (report)
+	$(PY) bench/native_romfs.py   # the same build/*.mpy from files vs a ROMFS, native MicroPython (report)
 	$(VENV)/bin/micropython -X heapsize=194560w bench/native_budgets.py   # heap_lock proof, native RAM
 	$(NODE) bench/mpy_budgets.mjs   # issue 9 budgets (image, RAM, stroke alloc); exit 1 on a missed goal
 

@@ -8,7 +8,7 @@ interpreter, 64-bit unix port: objects are about twice the Pico's, so compare th
 the absolute figures with the 96 KiB goal).
 
 Method: the build/*.mpy files (less hal_pico, which needs `machine`) go into a ROMFS image built
-by mpremote's own writer (`mpremote.romfs.make_romfs`); the image is read into a bytes object
+as `make romfs` builds it (tools/mpy/build_firmware.py --romfs: mpremote's own writer); the image is read into a bytes object
 and mounted before the first reading (on a board it is flash, outside the heap). The same
 script then runs with sys.path on build/ (files) and on /rom: modules imported in dependency
 order, then boot + fill + night-ramp programme (bench/scenario_budget.py), then DAYS simulated
@@ -17,10 +17,7 @@ Every figure is gc.mem_alloc() minus the reading before the first import.
 
 usage: python bench/native_romfs.py [--days N]     (needs `make firmware` first)
 """
-import contextlib
-import io
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,14 +65,10 @@ print(mode, mods, boot, live_max, peak)
 
 
 def build_image(tmp):
-    from mpremote.romfs import make_romfs   # the writer `mpremote romfs build` uses
+    sys.path.insert(0, os.path.join(REPO, "tools", "mpy"))
+    from build_firmware import romfs_image
 
-    src = os.path.join(tmp, "rom")
-    os.makedirs(src)
-    for name in os.listdir(BUILD):
-        if (name.endswith(".mpy") and name != "hal_pico.mpy") or name == "build_info.py":
-            shutil.copy(os.path.join(BUILD, name), src)
-    img = make_romfs(src, mpy_cross=False)
+    img = romfs_image(BUILD, skip=("hal_pico.mpy",))   # the board HAL needs `machine`
     path = os.path.join(tmp, "rom.img")
     with open(path, "wb") as f:
         f.write(img)
@@ -88,8 +81,7 @@ def main(argv=None):
     if not os.path.isfile(os.path.join(BUILD, "controller.mpy")):
         raise SystemExit("native_romfs: no build/*.mpy: run `make firmware` first")
     with tempfile.TemporaryDirectory() as tmp:
-        with contextlib.redirect_stdout(io.StringIO()):   # make_romfs prints the tree
-            img_path, img_len = build_image(tmp)
+        img_path, img_len = build_image(tmp)
         script = os.path.join(tmp, "romfs_ram_mpy.py")
         with open(script, "w") as f:
             f.write(SCRIPT)

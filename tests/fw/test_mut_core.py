@@ -103,3 +103,15 @@ def test_fsm_table_check_names_the_row_and_the_fault():
         except ValueError as e:
             got = str(e)
         assert got == msg, (got, msg)
+
+
+def test_clearing_the_last_critical_alarm_without_a_programme_stops_in_stopped():
+    """fsm_spec.py: alarm_stopped --alarms_cleared--> infusing if the pump can deliver, else
+    stopped. A pump with no programme (it cannot deliver) that had a critical motor stall goes
+    to stopped when the alarm is cleared, not refused."""
+    hal, ctl = make_pump()
+    assert ctl.fsm.state == "stopped" and ctl.programme is None
+    ctl.raise_alarm("motor_stall", ctl.t_s)
+    assert ctl.fsm.state == "alarm_stopped"
+    res = cmd(ctl, "alarms_clear")
+    assert res["cleared"] == ["motor_stall"] and res["state"] == "stopped"

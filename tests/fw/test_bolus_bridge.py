@@ -51,6 +51,7 @@ def test_the_bridge_ending_during_a_bolus_leaves_the_bolus_running():
     seq = ctl.log.last_seq
     cmd(ctl, "bolus", dose_ng=60000, duration_min=60)                # 60000 nL over 3600 s
     warp(hal, ctl, 1200)                                              # the bridge has ended
+    assert ctl.pushed[-1][:2] == ("bolus_finished", {"kind": "bridge"})
     st = cmd(ctl, "status")
     assert (st["state"], st["bolus"]) == ("bolus", "single")
     warp(hal, ctl, 2400)

@@ -63,3 +63,29 @@ def test_overlap_msg_names_weekday_and_time_of_both_steps():
     assert e.detail == "step 1 (day 0 07:00) and step 2 (day 0 08:00)" + tail
     e = raises("E_STEP_OVERLAP", schedule.normalise, steps(3), 2000, M20)
     assert e.detail == "step 1 (day 3 07:00) and step 2 (day 3 08:00)" + tail
+
+
+def test_bolus_weekday_bounds_and_the_daily_plan_refusal():
+    """protocol.md: boluses[].day is -1..6 (0 = Monday, -1 every day); a weekday needs a weekly
+    plan (steps naming weekdays): in a daily plan even Monday (day 0) is refused, naming the bolus."""
+    assert [b["day"] for b in norm([{"dose_ng": 1000, "duration_min": 60, "day": d} for d in (6, -1, 3, 0)],
+                                   weekly=True)["boluses"]] == [-1, 0, 3, 6]
+    for bad in (-2, 7):
+        raises("E_BAD_ARGS", norm, [{"dose_ng": 1000, "duration_min": 60, "day": bad}], True)
+    assert norm([{"dose_ng": 1000, "duration_min": 60}])["boluses"][0]["day"] == -1
+    for d in (0, 4):
+        e = raises("E_BAD_ARGS", norm, [{"dose_ng": 1000, "duration_min": 60},
+                                        {"dose_ng": 1000, "duration_min": 60, "at_min": 600, "day": d}])
+        assert e.detail == "bolus 2 names a weekday but the plan is daily"
+
+
+def test_boluses_are_listed_in_the_order_they_first_start_in_the_cycle():
+    """The normalised programme is canonical (any input order gives the same list, hence the same
+    hash) and lists boluses by first start in the cycle: a weekly cycle starts Monday 00:00 and an
+    every-day bolus first starts on Monday. Starts here, in minutes from Monday 00:00: (0, 30) = 30,
+    (-1, 600) = 600, (1, 0) = 1440, (-1, 1000) = 1000, (2, 60) = 2940."""
+    given = [(2, 60), (-1, 600), (0, 30), (1, 0), (-1, 1000)]
+    want = [(0, 30), (-1, 600), (-1, 1000), (1, 0), (2, 60)]
+    for order in (given, given[::-1], given[2:] + given[:2]):
+        out = norm([{"dose_ng": 1000, "duration_min": 20, "day": d, "at_min": m} for d, m in order], True)
+        assert [(b["day"], b["at_min"]) for b in out["boluses"]] == want

@@ -181,3 +181,12 @@ def test_sim_reset_on_a_file_flash_erases_the_log_file():
         assert rt2.ctl.log.last_seq == 1 and rt2.ctl.programme is None
     finally:
         rmtree(d)
+
+
+def test_log_read_shows_a_code_this_firmware_does_not_name_as_its_number():
+    """A record whose code is not in this firmware's table (written by another firmware version on
+    the same flash) is still listed, its code as the decimal number, its fields as stored."""
+    hal, ctl = make_pump()
+    seq = ctl.log.append(ctl.now_s(), 250, 7, 9)
+    entries = cmd(ctl, "log_read", first_seq=seq)["entries"]
+    assert entries == [[seq, ctl.now_s(), "250", 7, 9]], entries

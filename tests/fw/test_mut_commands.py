@@ -141,8 +141,11 @@ def test_sim_warp_moves_the_clock_and_the_rtc_and_reports_the_documented_keys():
     assert cmd(ctl, "time_get")["t_s"] == t + 1 + DAY
     ctl.command("sim_warp", {"seconds": 3600}, "service")
     assert cmd(ctl, "time_get")["t_s"] == t + 1 + DAY + 3600
+    # and the clock runs on from there (a warp moves the offset to real time, not just the last reading)
+    hal.advance_s(100)
+    assert cmd(ctl, "time_get")["t_s"] == t + 1 + DAY + 3600 + 100
     # the battery-backed RTC went along (issue 8, defect 10): a power cut keeps the warped time
-    assert hal.rtc_s() == t + 1 + DAY + 3600
+    assert hal.rtc_s() == t + 1 + DAY + 3600 + 100
 
 
 def test_sim_reset_sets_the_rtc_to_the_pump_clock_and_erases_every_other_file():

@@ -127,6 +127,13 @@ def test_file_flash_names_skip_dot_files_and_a_trailing_slash_is_the_same_direct
         fl.write("events", b"1234")
         assert fl.names() == ["events"]
         assert FileFlash(d).read("events") == b"1234"
+        # only the slash is stripped: a directory name ending in "X" stays itself
+        fx = FileFlash(d + "/subX/")
+        assert fx.root == d + "/subX"
+        fx.write("a", b"1")
+        assert fx.names() == ["a"]
+        fx.remove("a")
+        os.rmdir(d + "/subX")
     finally:
         rmtree(d)
     assert FileFlash("/").root == "/"     # the board's littlefs root: nothing to create

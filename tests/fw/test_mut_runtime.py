@@ -1,0 +1,43 @@
+"""runtime.PumpRuntime (issue 8, mutation survivors): the build reaches the controller, nothing is
+answered before boot, a tick before the due time does nothing, a tick at exactly the due time
+handles what is due.
+
+Oracles: docs/design.md "Runtime interface" (feed/tick return the bytes to write, b"" if none;
+next_due_s is the pump time of the next scheduled happening; pump time = hal.monotonic_s() +
+the controller's offset) and docs/protocol.md `hello` (`build` is `test` or `clinical`).
+"""
+import protocol
+from hal_sim import SimHal
+from runtime import PumpRuntime
+from pumpkit import T0, refill, programme
+
+
+def _hello(rt):
+    out = protocol.Decoder().feed(rt.feed(protocol.encode({"id": 1, "cmd": "hello", "args": {}})))
+    return [x for x in out if "ev" not in x][0]["res"]
+
+
+def test_the_build_kind_reaches_the_controller():
+    for build in ("clinical", "test"):
+        rt = PumpRuntime(SimHal(start_t_s=T0), serial="SIM00001", build=build)
+        assert rt.feed(b'{"args":{},"cmd":"hello","id":1}*54E46EE5\n') == b""   # not booted: no answer
+        rt.boot()
+        assert _hello(rt)["build"] == build and rt.ctl.build == build
+
+
+def test_tick_acts_at_exactly_the_due_time_and_not_before():
+    hal = SimHal(start_t_s=T0)
+    rt = PumpRuntime(hal, serial="SIM00001", build="test")
+    rt.boot()
+    refill(rt.ctl, 20000000, 2000)
+    programme(rt.ctl, {"mode": "continuous", "dose_ng_day": 1000000})
+    rt.refresh()
+    due = rt.next_due_s()
+    now = hal.monotonic_s() + rt.ctl.clock_offset_s
+    assert due > now + 1
+    strokes = rt.ctl.strokes_total
+    hal.advance_s(due - now - 1)
+    assert rt.tick() == b"" and rt.ctl.strokes_total == strokes and rt.ctl.t_s < due
+    hal.advance_s(1)          # pump time == due
+    rt.tick()
+    assert rt.ctl.t_s == due and rt.ctl.strokes_total == strokes + 1, (rt.ctl.t_s, due, rt.ctl.strokes_total)

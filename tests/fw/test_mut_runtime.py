@@ -21,8 +21,12 @@ def test_the_build_kind_reaches_the_controller():
     for build in ("clinical", "test"):
         rt = PumpRuntime(SimHal(start_t_s=T0), serial="SIM00001", build=build)
         assert rt.feed(b'{"args":{},"cmd":"hello","id":1}*54E46EE5\n') == b""   # not booted: no answer
-        rt.boot()
+        assert b"boot" in rt.boot()
         assert _hello(rt)["build"] == build and rt.ctl.build == build
+        # nothing pushed: a reply is exactly its one frame, and there is nothing else to send
+        out = rt.feed(protocol.encode({"id": 2, "cmd": "time_get", "args": {}}))
+        assert out.count(b"\n") == 1 and out.endswith(b"\n") and out.startswith(b"{"), out
+        assert rt.refresh() == b""
 
 
 def test_tick_acts_at_exactly_the_due_time_and_not_before():

@@ -153,3 +153,15 @@ def test_file_flash_creates_a_relative_nested_directory():
         os.rmdir(d + "/outer/inner")
         os.rmdir(d + "/outer")
         os.rmdir(d)
+
+
+def test_pump_error_defaults_and_an_unknown_code_becomes_e_internal_naming_it():
+    """docs/protocol.md error table: E_INTERNAL (9) is "unexpected firmware fault"; a refusal raised
+    with a code the table lacks is reported as E_INTERNAL whose msg keeps the code and its text."""
+    e = PumpError("E_STATE")
+    assert (e.code, e.detail, e.num, str(e)) == ("E_STATE", "", 41, "E_STATE")
+    e = PumpError("E_NO_SUCH_CODE", "why")
+    assert (e.code, e.detail, e.num) == ("E_INTERNAL", "E_NO_SUCH_CODE: why", 9)
+    e = PumpError("E_NO_SUCH_CODE")
+    assert (e.code, e.detail) == ("E_INTERNAL", "E_NO_SUCH_CODE")
+    assert str(PumpError("E_STATE", "x")) == "E_STATE: x"

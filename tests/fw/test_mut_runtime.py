@@ -45,3 +45,38 @@ def test_tick_acts_at_exactly_the_due_time_and_not_before():
     hal.advance_s(1)          # pump time == due
     rt.tick()
     assert rt.ctl.t_s == due and rt.ctl.strokes_total == strokes + 1, (rt.ctl.t_s, due, rt.ctl.strokes_total)
+
+
+def test_a_tick_sends_every_event_pushed_on_the_way_in_order():
+    """3 mL at 2000 mcg/mL, 2000 mcg/day = 1 mL/day, low-reservoir threshold 2 mL (default): low at
+    exactly 1 day, empty at exactly 3 days (hand arithmetic); one tick 4 days later sends both."""
+    hal = SimHal(start_t_s=T0)
+    rt = PumpRuntime(hal, serial="SIM00001", build="test")
+    rt.boot()
+    refill(rt.ctl, 3000000, 2000)
+    programme(rt.ctl, {"mode": "continuous", "dose_ng_day": 2000000})
+    rt.refresh()
+    t0 = rt.ctl.t_s
+    hal.advance_s(4 * 86400)
+    evs = protocol.Decoder().feed(rt.tick())
+    got = [(e["ev"], e["d"]["name"], e["t_s"] - t0) for e in evs]
+    assert got == [("alarm_raised", "low_reservoir", 86400), ("alarm_raised", "reservoir_empty", 3 * 86400)], got
+    assert evs[1]["seq"] == evs[0]["seq"] + 1
+
+
+def test_the_command_registry_is_built_on_first_use():
+    """dispatch.handlers() fills its cache on the first call (a fresh boot); every command of the
+    protocol's table but the three the link answers itself gets a handler."""
+    import dispatch
+    saved = dict(dispatch._HANDLERS)
+    dispatch._HANDLERS.clear()
+    try:
+        h = dispatch.handlers()
+        want = sorted(c for c in protocol.COMMANDS if c not in ("auth_begin", "auth", "logout"))
+        assert sorted(h) == want and len(want) == len(protocol.COMMANDS) - 3
+        import commands
+        import commands_admin
+        assert h["hello"] is commands.hello and h["sim_reset"] is commands_admin.sim_reset
+    finally:
+        dispatch._HANDLERS.clear()
+        dispatch._HANDLERS.update(saved)

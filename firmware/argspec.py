@@ -62,35 +62,38 @@ KEY_HEX_MIN = 32                            # 16-byte keys at least (auth.MIN_KE
 KEY_HEX_MAX = 128
 
 
-def _f(name, kind, lo, hi, unit, required=False, default=None, sub=None, code=E):
+# The builders run only at import, before mutmut forks its mutants, so a mutation in them can
+# never be observed (`# pragma: no mutate block`); tests/fw/test_mut_argspec.py checks the
+# tuples they build against fields written out from docs/protocol.md instead.
+def _f(name, kind, lo, hi, unit, required=False, default=None, sub=None, code=E):  # pragma: no mutate block
     return (name, kind, lo, hi, unit, required, default, sub, code)
 
 
-def I(name, lo, hi, unit, required=False, default=None, code=E):  # noqa: E743 (stable name)
+def I(name, lo, hi, unit, required=False, default=None, code=E):  # noqa: E743 (stable name)  # pragma: no mutate block
     return _f(name, "int", lo, hi, unit, required, default, None, code)
 
 
-def B(name, default=False):
+def B(name, default=False):  # pragma: no mutate block
     return _f(name, "bool", None, None, "", False, default)
 
 
-def S(name, lo, hi, required=False):
+def S(name, lo, hi, required=False):  # pragma: no mutate block
     return _f(name, "str", lo, hi, "chars", required)
 
 
-def H(name, lo, hi, required=False):
+def H(name, lo, hi, required=False):  # pragma: no mutate block
     return _f(name, "hex", lo, hi, "hex digits", required)
 
 
-def N(name, values, required=False, default=None):
+def N(name, values, required=False, default=None):  # pragma: no mutate block
     return _f(name, "enum", None, None, "", required, default, tuple(values))
 
 
-def L(name, lo, hi, item, required=False, code=E):
+def L(name, lo, hi, item, required=False, code=E):  # pragma: no mutate block
     return _f(name, "list", lo, hi, "items", required, None, item, code)
 
 
-def O(name, fields, required=False):  # noqa: E743 (stable name)
+def O(name, fields, required=False):  # noqa: E743 (stable name)  # pragma: no mutate block
     return _f(name, "obj", None, None, "", required, None, tuple(fields))
 
 

@@ -14,7 +14,6 @@ from hal_sim import SimHal
 REQS = {
     "test_bolus_end_logs_the_whole_nl_the_bolus_gave": ["SAFE-MUTANTS"],
     "test_battery_voltage_curve_is_integer_and_clamped": ["SAFE-MUTANTS"],
-    "test_dose_for_a_flow_rounds_half_up": ["SAFE-MUTANTS"],
     "test_sim_clock_only_moves_forward_and_counts_watchdog_feeds": ["SAFE-MUTANTS"],
 }
 
@@ -60,14 +59,6 @@ def test_battery_voltage_curve_is_integer_and_clamped():
                     (3300, 600000000)):
         r = battery.remaining_from_mv(mv)
         assert r == nah and type(r) is int
-
-
-def test_dose_for_a_flow_rounds_half_up():
-    """ng/day = nL/day * (mcg/mL) / 1000, to the nearest ng (halves up): 500000 nL/day of
-    2000 mcg/mL is 1000000 ng/day; 1 nL/day of 500 is 0.5 -> 1; 499 nL/day of 1 is 0.499 -> 0."""
-    for flow, conc, ng in ((500000, 2000, 1000000), (1, 500, 1), (499, 1, 0), (1, 1499, 1)):
-        got = pm.dose_ng_day_for_flow(flow, conc)
-        assert got == ng and type(got) is int
 
 
 def test_sim_clock_only_moves_forward_and_counts_watchdog_feeds():

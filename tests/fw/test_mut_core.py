@@ -8,7 +8,6 @@ when no bolus runs), battery.py's documented linear cell curve (2600 mV empty, 3
 """
 from pumpkit import ready_pump, cmd, warp, log_since, make_pump
 import battery
-import pumpmodel as pm
 from hal_sim import SimHal
 
 REQS = {

@@ -115,3 +115,23 @@ def test_clearing_the_last_critical_alarm_without_a_programme_stops_in_stopped()
     assert ctl.fsm.state == "alarm_stopped"
     res = cmd(ctl, "alarms_clear")
     assert res["cleared"] == ["motor_stall"] and res["state"] == "stopped"
+
+
+def test_sim_fault_injection_and_output_log():
+    """protocol.md sim_fault: motor_stall `count` strokes stall (two injections of 2 stall 4
+    strokes), serial_noise sets `ppm`. The emulator's log (on_output) gets every tone and each
+    LED change; the tone history holds the newest 64 (hal_sim.py), oldest first."""
+    out = []
+    hal = SimHal(on_output=lambda kind, value: out.append((kind, value)))
+    hal.inject("motor_stall", 2)
+    hal.inject("motor_stall", 2)
+    assert [hal.motor_strokes(3) for _ in range(5)] == [0, 0, 0, 0, 3]
+    assert hal.noise_ppm == 0
+    hal.inject("serial_noise", 500)
+    assert hal.noise_ppm == 500 and hal.stall_pending == 0
+    for i in range(70):
+        hal.buzzer(i)
+    assert [p for _, p in hal.tones] == list(range(6, 70))
+    hal.led("alarm")
+    hal.led("alarm")
+    assert out == [("buzzer", i) for i in range(70)] + [("led", "alarm")]

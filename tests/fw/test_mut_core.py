@@ -16,6 +16,7 @@ REQS = {
     "test_battery_voltage_curve_is_integer_and_clamped": ["SAFE-MUTANTS"],
     "test_dose_for_a_flow_rounds_half_up": ["SAFE-MUTANTS"],
     "test_sim_clock_only_moves_forward_and_counts_watchdog_feeds": ["SAFE-MUTANTS"],
+    "test_a_reboot_under_a_utc_offset_keeps_the_delivered_volume": ["SAFE-MUTANTS"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 100000}
@@ -148,3 +149,25 @@ def test_sim_hal_defaults_are_a_reproducible_off_pump_at_epoch_zero():
     a = hal.random_bytes(16)
     assert SimHal(seed=1).random_bytes(16) == a
     assert SimHal(seed=7).random_bytes(16) == SimHal(seed=7).random_bytes(16) != a
+
+
+def test_a_reboot_under_a_utc_offset_keeps_the_delivered_volume():
+    """Local time UTC+1, plan 400 mcg/day from 00:00 and 800 from 12:00 local (steps, no lead) at
+    2000 mcg/mL: 200000 / 400000 nL/day. Committed at 16:00Z = 17:00 local, rebooted 2 h later,
+    read 12 h after the commit (05:00 local): 7 h at 400000 + 5 h at 200000 nL/day =
+    116666.7 + 41666.7 = 158333.3 nL, so the reservoir reads 20000000 - 158333 nL."""
+    from controller import Controller
+    from pumpkit import make_pump, refill, programme
+    plan = {"mode": "flex", "lead_min": 0, "steps": [{"effect_min": 0, "dose_ng_day": 400000, "shape": "step"},
+                                                    {"effect_min": 720, "dose_ng_day": 800000, "shape": "step"}]}
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, 2000)
+    cmd(ctl, "settings_set", utc_offset_s=3600)
+    programme(ctl, plan)
+    warp(hal, ctl, 2 * 3600)
+    ctl.save()
+    ctl = Controller(hal, model_id=20, build="test")
+    ctl.boot()
+    warp(hal, ctl, 10 * 3600)
+    st = cmd(ctl, "status")
+    assert st["state"] == "infusing" and st["reservoir_nl"] == 20000000 - 158333

@@ -14,6 +14,7 @@ from pumpkit import ready_pump, cmd, warp, log_since, DAY
 REQS = {
     "test_a_bolus_ending_during_the_bridge_leaves_the_bridge_running": ["BRIDGE"],
     "test_the_bridge_ending_during_a_bolus_leaves_the_bolus_running": ["BRIDGE"],
+    "test_a_bolus_ending_in_the_same_second_as_the_bridge_leaves_plain_infusion": ["BRIDGE"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
@@ -59,3 +60,14 @@ def test_the_bridge_ending_during_a_bolus_leaves_the_bolus_running():
     assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, 500000)
     ends = [e for e in log_since(ctl, seq) if e[2] == "bolus_end"]
     assert [e[3:] for e in ends] == [[60000, 0]]
+
+
+def test_a_bolus_ending_in_the_same_second_as_the_bridge_leaves_plain_infusion():
+    """Both overrides end at refill + 120960 s: nothing of either is left running after it."""
+    hal, ctl, t_refill = _bridged()
+    warp(hal, ctl, 120960 - 600)
+    cmd(ctl, "bolus", dose_ng=10000, duration_min=10)
+    warp(hal, ctl, 600)
+    st = cmd(ctl, "status")
+    assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, 500000)
+    assert ctl.ledger.overrides == []

@@ -14,6 +14,7 @@ REQS = {
     "test_bolus_end_logs_the_whole_nl_the_bolus_gave": ["SAFE-MUTANTS"],
     "test_battery_voltage_curve_is_integer_and_clamped": ["SAFE-MUTANTS"],
     "test_sim_clock_only_moves_forward_and_counts_watchdog_feeds": ["SAFE-MUTANTS"],
+    "test_a_reboot_under_a_utc_offset_keeps_the_delivered_volume": ["SAFE-MUTANTS"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 100000}
@@ -105,3 +106,58 @@ def test_clearing_the_last_critical_alarm_without_a_programme_stops_in_stopped()
     assert ctl.fsm.state == "alarm_stopped"
     res = cmd(ctl, "alarms_clear")
     assert res["cleared"] == ["motor_stall"] and res["state"] == "stopped"
+
+
+def test_sim_fault_injection_and_output_log():
+    """protocol.md sim_fault: motor_stall `count` strokes stall (two injections of 2 stall 4
+    strokes), serial_noise sets `ppm`. The emulator's log (on_output) gets every tone and each
+    LED change; the tone history holds the newest 64 (hal_sim.py), oldest first."""
+    out = []
+    hal = SimHal(on_output=lambda kind, value: out.append((kind, value)))
+    hal.inject("motor_stall", 2)
+    hal.inject("motor_stall", 2)
+    assert [hal.motor_strokes(3) for _ in range(5)] == [0, 0, 0, 0, 3]
+    assert hal.noise_ppm == 0
+    hal.inject("serial_noise", 500)
+    assert hal.noise_ppm == 500 and hal.stall_pending == 0
+    for i in range(70):
+        hal.buzzer(i)
+    assert [p for _, p in hal.tones] == list(range(6, 70))
+    hal.led("alarm")
+    hal.led("alarm")
+    assert out == [("buzzer", i) for i in range(70)] + [("led", "alarm")]
+
+
+def test_sim_hal_defaults_are_a_reproducible_off_pump_at_epoch_zero():
+    """SimHal() starts at pump time 0 with the LED off (an "off" request changes nothing) and a
+    random stream fixed by its seed (default 1), so every run of a test sees the same bytes."""
+    out = []
+    hal = SimHal(on_output=lambda kind, value: out.append((kind, value)))
+    assert hal.rtc_s() == 0 and hal.led_state == "off"
+    hal.led("off")
+    assert out == []
+    a = hal.random_bytes(16)
+    assert SimHal(seed=1).random_bytes(16) == a
+    assert SimHal(seed=7).random_bytes(16) == SimHal(seed=7).random_bytes(16) != a
+
+
+def test_a_reboot_under_a_utc_offset_keeps_the_delivered_volume():
+    """Local time UTC+1, plan 400 mcg/day from 00:00 and 800 from 12:00 local (steps, no lead) at
+    2000 mcg/mL: 200000 / 400000 nL/day. Committed at 16:00Z = 17:00 local, rebooted 2 h later,
+    read 12 h after the commit (05:00 local): 7 h at 400000 + 5 h at 200000 nL/day =
+    116666.7 + 41666.7 = 158333.3 nL, so the reservoir reads 20000000 - 158333 nL."""
+    from controller import Controller
+    from pumpkit import make_pump, refill, programme
+    plan = {"mode": "flex", "lead_min": 0, "steps": [{"effect_min": 0, "dose_ng_day": 400000, "shape": "step"},
+                                                    {"effect_min": 720, "dose_ng_day": 800000, "shape": "step"}]}
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, 2000)
+    cmd(ctl, "settings_set", utc_offset_s=3600)
+    programme(ctl, plan)
+    warp(hal, ctl, 2 * 3600)
+    ctl.save()
+    ctl = Controller(hal, model_id=20, build="test")
+    ctl.boot()
+    warp(hal, ctl, 10 * 3600)
+    st = cmd(ctl, "status")
+    assert st["state"] == "infusing" and st["reservoir_nl"] == 20000000 - 158333

@@ -132,10 +132,22 @@ def _dec(n, div):
     return format((Decimal(n) / Decimal(div)).normalize(), "f")
 
 
+def _has_port(rest):
+    """True if 'HOST:PORT[/...][?...]' (a pyserial socket/rfc2217 URL after '://') names a port."""
+    hostport = rest.split("/", 1)[0].split("?", 1)[0]
+    return hostport.rpartition(":")[2].isdigit()
+
+
 def open_error(url, exc):
     """Translate an exception from opening a port into cause + fix."""
     text = str(exc)
     low = text.lower()
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("socket", "rfc2217") and not _has_port(rest):
+        # pyserial reports a missing port as a TypeError about None ('<=' not supported ...)
+        return PumpURLError("%s has no port number" % url,
+                            "write %s://HOST:PORT, e.g. %s://127.0.0.1:7700 (pumpctl emulate prints its URL)"
+                            % (scheme, scheme))
     if isinstance(exc, ValueError) and "protocol" in low and "not known" in low:
         return PumpURLError(
             "%s is not a port: pyserial knows no URL scheme %r" % (url, url.partition("://")[0]),

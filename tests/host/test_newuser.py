@@ -1,0 +1,128 @@
+"""Rough edges found by a new-user trial from a fresh clone (README, `--help`, then the verbs as an
+engineer, a clinician's script and a test engineer would use them). Each test names the mistake;
+expected exit codes come from docs/pumpctl.md's exit-code table, expected figures from the label
+arithmetic written out in the test (Fraction), not from pumpctl."""
+import os
+import subprocess
+import sys
+import tomllib
+from fractions import Fraction
+
+import pytest
+
+from cli_helpers import NIGHT_RAMP, REPO, Pump, run
+from pumpctl.cli import main as cli
+
+pytestmark = pytest.mark.req("PUMPCTL-NO-TRACEBACK")
+
+
+def _no_traceback(r):
+    assert "Traceback" not in r.out + r.err, r
+
+
+@pytest.mark.parametrize("url", ["socket://localhost", "socket://127.0.0.1:", "rfc2217://rig.local"])
+def test_socket_url_without_port_names_the_missing_port(url):
+    """`--port socket://localhost` (no port) used to say "port not found ('<=' not supported between
+    'int' and 'NoneType')". The URL is a usage mistake (exit 2) and the fix shows the HOST:PORT form."""
+    r = run(["--port", url, "status"])
+    _no_traceback(r)
+    assert r.rc == cli.EXIT_USAGE, r
+    assert "NoneType" not in r.err and "no port number" in r.err and "HOST:PORT" in r.err, r
+
+
+def test_stdout_closed_early_is_quiet():
+    """`pumpctl status | head -4` printed a BrokenPipeError traceback. A reader that stops early is
+    not an error of pumpctl: no traceback, exit 141 (128 + SIGPIPE, what a shell reports for a
+    program killed by SIGPIPE)."""
+    p = subprocess.Popen([sys.executable, "-m", "pumpctl", "completion", "bash"], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()           # the reader is gone before pumpctl writes anything
+    err = p.stderr.read().decode()
+    rc = p.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert rc == 141, (rc, err)
+
+
+def _packages_in_tree():
+    root = os.path.join(REPO, "host")
+    out = set()
+    for d, _dirs, files in os.walk(os.path.join(root, "pumpctl")):
+        if "__init__.py" in files and "__pycache__" not in d:
+            out.add(os.path.relpath(d, root).replace(os.sep, "."))
+    return out
+
+
+def test_wheel_ships_every_host_package():
+    """`pip install .` then `pumpctl emulate --runtime twin` died with ModuleNotFoundError
+    'pumpctl.twin': pyproject's explicit package list missed it. Oracle: every directory with an
+    __init__.py under host/pumpctl, and the twin's board files (run by MicroPython, not imported)."""
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        st = tomllib.load(f)["tool"]["setuptools"]
+    missing = _packages_in_tree() - set(st["packages"])
+    assert not missing, "add to [tool.setuptools] packages: %s" % sorted(missing)
+    assert "board/*.py" in st["package-data"].get("pumpctl.twin", []), st["package-data"]
+
+
+def test_twin_without_a_source_checkout_names_the_fix(tmp_path, monkeypatch):
+    """From a wheel there is no tools/mpy/build_firmware.py next to the package: the twin must say
+    it needs a source checkout (and how to get one running), not 'firmware build failed: can't open
+    file'."""
+    import io
+
+    from pumpctl.twin import launcher
+
+    monkeypatch.setattr(launcher, "REPO", str(tmp_path))
+    with pytest.raises(launcher.TwinError) as e:
+        launcher.build_firmware(str(tmp_path / "build"))
+    msg = str(e.value)
+    assert "source checkout" in msg and "make venv" in msg and "can't open file" not in msg, msg
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    rc = launcher.serve({"state": str(tmp_path / "state"), "no_pty": True}, io.StringIO())
+    assert rc == cli.EXIT_USAGE and "source checkout" in err.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def ramp_pump(tmp_path):
+    """A test-build emulator (no patient profile: the drug library is not applied, the pump's own
+    > 2x rule answers) running examples/night_ramp.toml: 537.5 mcg/day."""
+    p = Pump(tmp_path, via="tcp", no_pty=True)
+    p.ok("provision")
+    p.ok("refill", "--withdrawn-ml", "0", "--added-ml", "20", "--conc", "2000", "--yes")
+    p.ok("programme", NIGHT_RAMP, "--yes")
+    yield p
+    p.stop()
+
+
+def _double_rx(tmp_path):
+    rx = tmp_path / "x2.toml"
+    rx.write_text('name = "x2"\n[drug]\nconcentration_mcg_ml = 2000\n[programme]\nmode = "continuous"\n'
+                  'dose_mcg_day = 1200\n')
+    # label arithmetic: 1200 / 537.5 mcg/day, as a whole percentage (rounded down, as the pump states it)
+    pct = int(Fraction(1200) / Fraction(5375, 10) * 100)
+    assert pct == 223
+    return str(rx), pct
+
+
+def test_more_than_twice_with_yes_but_no_ratio_is_not_confirmed_exit_8(ramp_pump, tmp_path):
+    """docs/pumpctl.md: > 2x with --yes but without --confirm-ratio is exit 8 (not confirmed), and the
+    fix gives the figure to type. Without a drug-library profile it used to be exit 7 with the pump's
+    'resend with confirm_ratio=223'."""
+    rx, pct = _double_rx(tmp_path)
+    r = ramp_pump.run("programme", rx, "--yes")
+    _no_traceback(r)
+    assert r.rc == cli.EXIT_NOT_CONFIRMED, r
+    assert "--confirm-ratio %d" % pct in r.err, r
+    assert ramp_pump.ok("status", "--json").out.count('"daily_ng": 537500') == 1   # nothing changed
+
+
+def test_more_than_twice_without_terminal_fix_names_the_ratio(ramp_pump, tmp_path):
+    """No terminal, no --yes: the fix used to say only 're-run with --yes', which then fails too.
+    It must name both --yes and --confirm-ratio with the figure."""
+    rx, pct = _double_rx(tmp_path)
+    r = ramp_pump.run("programme", rx)
+    _no_traceback(r)
+    assert r.rc == cli.EXIT_NOT_CONFIRMED, r
+    assert "--yes" in r.err and "--confirm-ratio %d" % pct in r.err, r
+    r = ramp_pump.run("programme", rx, "--yes", "--confirm-ratio", str(pct))
+    assert r.rc == 0 and "1200 mcg" in r.out, r

@@ -34,6 +34,7 @@ EXIT_REFUSED = 7  # the pump (or the tool, before sending) refused the request
 EXIT_NOT_CONFIRMED = 8  # the user did not confirm (or no terminal and no --yes)
 EXIT_VERIFY = 9  # readback after commit differs from what was staged
 EXIT_BUILD = 10  # command exists only in test builds
+EXIT_STDOUT_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, as a shell reports it
 AUTH_CODES = ("E_AUTH_REQUIRED", "E_AUTH_EXPIRED", "E_AUTH_LOCKED", "E_AUTH_BAD_MAC", "E_AUTH_NO_KEY",
               "E_AUTH_NO_CHALLENGE", "E_AUTH_REPLAY", "E_ROLE")
 
@@ -315,6 +316,23 @@ def report_error(ctx, e, json_mode):
     return rc
 
 
+def _stdout_gone(out):
+    """True if the reader of stdout has gone (`pumpctl status | head -4`), not some other pipe; then
+    point the descriptor at /dev/null so the interpreter's flush at exit does not raise again."""
+    import select
+
+    try:
+        fd = out.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        gone = any(ev & select.POLLERR for _, ev in poller.poll(0))   # a pipe with no reader: POLLERR
+    except (AttributeError, OSError, ValueError):
+        return False
+    if gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return gone
+
+
 def main(argv=None, stdout=None, stderr=None, stdin=None):
     p = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -342,6 +360,10 @@ def main(argv=None, stdout=None, stderr=None, stdin=None):
         return 130
     except PumpClientError as e:
         return report_error(ctx, e, ctx.json)
+    except BrokenPipeError:
+        if not _stdout_gone(ctx.out):
+            raise
+        return EXIT_STDOUT_CLOSED
     finally:
         try:
             ctx.close()

@@ -56,6 +56,12 @@ def micropython_exe():
 def build_firmware(out, kind="test"):
     """`make firmware` into `out` (tools/mpy/build_firmware.py: mpy-cross, build_info.py)."""
     script = os.path.join(REPO, "tools", "mpy", "build_firmware.py")
+    if not os.path.exists(script):
+        # an installed wheel has the firmware sources but not the build tool (mpy-cross, build_info)
+        raise TwinError("--runtime twin builds the firmware with %s, which needs a source checkout; this pumpctl "
+                        "is installed without one. Fix: git clone the project, run `make venv`, then "
+                        "`.venv/bin/pumpctl emulate --runtime twin` (or use --runtime cpython / micropython)"
+                        % os.path.join("tools", "mpy", "build_firmware.py"))
     p = subprocess.run([sys.executable, script, "--kind", kind, "--out", out], capture_output=True, text=True)
     if p.returncode:
         raise TwinError("firmware build failed (%s): %s" % (script, p.stdout + p.stderr))
@@ -437,7 +443,7 @@ def serve(opts, out=None):
     try:
         twin.start()
     except TwinError as e:
-        sys.stderr.write("pumpctl emulate: %s\n" % e)
+        sys.stderr.write("pumpctl emulate: error: %s\n" % e)
         return 2
     if twin.pty_path:
         out.write("pty: %s\n" % twin.pty_path)

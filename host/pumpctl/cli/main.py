@@ -141,12 +141,13 @@ class Ctx:
     def note(self, msg):
         self.err.write(msg + "\n")
 
-    def confirm(self, question, answer="y"):
-        """Ask on the terminal; --yes answers yes. Without a terminal and without --yes: refuse."""
+    def confirm(self, question, answer="y", script_fix="re-run with --yes (scripts)"):
+        """Ask on the terminal; --yes answers yes. Without a terminal and without --yes: refuse, the fix
+        saying what a script passes (`script_fix`: more than --yes for the > 2x question)."""
         if getattr(self.args, "yes", False):
             return True
         if not self.interactive():
-            raise NotConfirmed("confirmation needed but stdin is not a terminal", "re-run with --yes (scripts)")
+            raise NotConfirmed("confirmation needed but stdin is not a terminal", script_fix)
         self.err.write("%s " % question)
         self.err.flush()
         got = self.stdin.readline().strip().lower()

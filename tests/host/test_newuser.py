@@ -126,3 +126,38 @@ def test_more_than_twice_without_terminal_fix_names_the_ratio(ramp_pump, tmp_pat
     assert "--yes" in r.err and "--confirm-ratio %d" % pct in r.err, r
     r = ramp_pump.run("programme", rx, "--yes", "--confirm-ratio", str(pct))
     assert r.rc == 0 and "1200 mcg" in r.out, r
+
+
+def test_hello_answered_with_another_reply_names_the_other_program():
+    """Twin trial: a second program on the twin's TCP line (one USB line relayed to every client) got
+    its status reply taken as pumpctl's hello: 'pump speaks protocol None'. A hello reply without a
+    protocol field says another program is on the port."""
+    import socket
+    import threading
+
+    from protocol import encode, reply_ok
+
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+
+    def serve():
+        c, _ = ls.accept()
+        buf = b""
+        while b'"hello"' not in buf:
+            d = c.recv(4096)
+            if not d:
+                return
+            buf += d
+        c.sendall(encode(reply_ok(1, {"state": "infusing", "reservoir_nl": 1000})))
+        while c.recv(4096):
+            pass
+        c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        r = run(["--port", "socket://127.0.0.1:%d" % ls.getsockname()[1], "--timeout", "2", "status"])
+    finally:
+        ls.close()
+    _no_traceback(r)
+    assert "None" not in r.err and "another program" in r.err and "fix:" in r.err, r

@@ -410,6 +410,14 @@ class PumpClient:
     def hello(self):
         """hello, checking the pump speaks our protocol version."""
         res = self.request("hello")
+        if "protocol" not in res:
+            # every firmware's hello carries `protocol`; a reply without it answered someone else's request
+            # with our id (the twin's USB line and an rfc2217 rig relay one line to every client)
+            raise PumpProtocolError(
+                "the reply to 'hello' is not a hello reply (no protocol field, fields: %s): another program is "
+                "probably talking to the pump on this port" % ", ".join(sorted(res)[:6]),
+                "close the other program using the port (another pumpctl, mpremote, a terminal) and retry",
+            )
         if res.get("protocol") != protocol.PROTOCOL_VERSION:
             raise PumpProtocolError(
                 "pump speaks protocol %r, this pumpctl speaks %d" % (res.get("protocol"), protocol.PROTOCOL_VERSION),

@@ -161,3 +161,26 @@ def test_hello_answered_with_another_reply_names_the_other_program():
         ls.close()
     _no_traceback(r)
     assert "None" not in r.err and "another program" in r.err and "fix:" in r.err, r
+
+
+def test_diagram_into_a_missing_directory_is_a_usage_error(tmp_path):
+    """`pumpctl diagram -o /nonexist/x.md` ended in a FileNotFoundError traceback (exit 1, 'a bug')."""
+    r = run(["diagram", "-o", str(tmp_path / "nonexistent" / "fsm.md")])
+    _no_traceback(r)
+    assert r.rc == cli.EXIT_USAGE and "nonexistent" in r.err and "fix:" in r.err, r
+
+
+def test_keys_given_a_directory_names_it_and_never_advises_chmod_on_it(tmp_path):
+    """`--keys /tmp` said "key file /tmp is readable by other users; fix: chmod 600 /tmp" - advice
+    that would break /tmp for every user. A directory is named as such and the fix gives a file."""
+    d = tmp_path / "keysdir"
+    d.mkdir(mode=0o777)
+    os.chmod(d, 0o777)
+    pump = Pump(tmp_path, via="tcp", no_pty=True)
+    try:
+        r = run(["--keys", str(d), "--port", pump.url, "--timeout", "5", "status"])
+    finally:
+        pump.stop()
+    _no_traceback(r)
+    assert "is a directory" in r.err and "chmod" not in r.err, r
+    assert os.path.join(str(d), "keys.toml") in r.err, r

@@ -208,8 +208,12 @@ def cmd_diagram(ctx):
 
     text = mermaid()
     if ctx.args.output and ctx.args.output != "-":
-        with open(ctx.args.output, "w") as f:
-            f.write(text)
+        try:
+            with open(ctx.args.output, "w") as f:
+                f.write(text)
+        except OSError as e:
+            raise UsageError("cannot write %s: %s" % (ctx.args.output, e.strerror or e),
+                             "choose a writable -o FILE (its directory must exist), or -o - for stdout") from None
         ctx.note("wrote %s" % ctx.args.output)
     else:
         ctx.out.write(text)

@@ -184,3 +184,31 @@ def test_keys_given_a_directory_names_it_and_never_advises_chmod_on_it(tmp_path)
     _no_traceback(r)
     assert "is a directory" in r.err and "chmod" not in r.err, r
     assert os.path.join(str(d), "keys.toml") in r.err, r
+
+
+def test_two_emulators_on_one_state_refused_but_restart_after_kill_9_is_not(tmp_path):
+    """Power-cut trial: a second `pumpctl emulate --state DIR` while the first still ran was accepted,
+    two pumps writing one flash. The second is now refused naming the first's pid; after the first
+    dies by SIGKILL (the power cut) the restart on the same DIR boots (the kernel drops the lock)."""
+    import signal
+
+    state = str(tmp_path / "flash")
+    argv = [sys.executable, "-m", "pumpctl", "emulate", "--no-pty", "--port", "0", "--state", state]
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "host"))
+    first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert first.stdout.readline().startswith("tcp: ")
+        second = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        assert second.returncode == cli.EXIT_USAGE, second
+        assert "in use" in second.stderr and str(first.pid) in second.stderr and "Traceback" not in second.stderr
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        third = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        try:
+            assert third.stdout.readline().startswith("tcp: ")
+        finally:
+            third.terminate()
+            third.wait(timeout=10)
+    finally:
+        first.kill()
+        first.wait(timeout=10)

@@ -184,7 +184,7 @@ def cmd_emulate(ctx):
     import errno
 
     from pumpctl.emulator.mpy_runtime import BridgeError
-    from pumpctl.emulator.server import run_emulator
+    from pumpctl.emulator.server import StateBusy, run_emulator
 
     a = ctx.args
     if a.no_pty and a.no_tcp:
@@ -193,6 +193,8 @@ def cmd_emulate(ctx):
         return run_emulator(a) or 0
     except BridgeError as e:  # --runtime micropython without Node or its npm package: say how to get them
         raise Refused(str(e), e.fix) from None
+    except StateBusy as e:
+        raise UsageError(str(e), e.fix) from None
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise PumpPortError("TCP port %s:%s is in use by another program" % (a.host, a.port),

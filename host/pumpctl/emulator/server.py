@@ -47,7 +47,9 @@ READ_OUT_CAP = 16 * 1024  # unread reply bytes above which a client's requests w
 
 def add_arguments(parser):
     """Emulator options, for ``pumpctl emulate`` and ``python -m pumpctl.emulator``."""
-    parser.add_argument("--state", metavar="DIR", help="keep the emulated flash in DIR (survives restarts)")
+    parser.add_argument("--state", metavar="DIR",
+                        help="keep the emulated flash in DIR (survives restarts, kill -9 too; one running "
+                             "emulator per DIR)")
     parser.add_argument("--model", type=int, choices=(20, 40), default=20, help="reservoir model, mL")
     parser.add_argument("--build", choices=("test", "clinical"), default="test", help="firmware build kind")
     parser.add_argument("--serial", default="EMU00001", help="pump serial number")
@@ -109,6 +111,34 @@ class _Client:
         return self.sock.fileno() if self.sock is not None else self.fd
 
 
+class StateBusy(RuntimeError):
+    """--state DIR is held by another running emulator: two pumps would write one flash."""
+
+    def __init__(self, state, pid):
+        super().__init__("--state %s is in use by another running emulator%s: two pumps would share one flash"
+                         % (state, " (pid %s)" % pid if pid else ""))
+        self.fix = ("stop that emulator first%s, or give another --state DIR"
+                    % (" (kill %s)" % pid if pid else ""))
+
+
+def lock_state(state):
+    """Hold an exclusive flock on DIR/.lock for the emulator's life; the kernel drops it when the
+    process dies, so a restart after `kill -9` (a power cut) is never refused. Returns the fd."""
+    import fcntl
+
+    os.makedirs(state, exist_ok=True)
+    fd = os.open(os.path.join(state, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        raise StateBusy(state, pid) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, b"%d\n" % os.getpid())
+    return fd
+
+
 class Emulator:
     """``Emulator(**options).start()`` serves in a thread; ``serve_forever()`` in the caller's.
 
@@ -140,6 +170,7 @@ class Emulator:
         self._stop = threading.Event()
         self._thread = None
         self._error = None
+        self._state_lock = None
 
     # ---- logging -------------------------------------------------------------------
     def log(self, msg, pump_t=None, src="emu"):
@@ -159,6 +190,8 @@ class Emulator:
         """Boot the pump and open the pty/TCP endpoints (prints their addresses)."""
         factory = self.opts.get("backend_factory") or make_backend
         self.opts["_seed"] = self.opts["seed"] if self.opts["seed"] is not None else _SYSRAND.randrange(1, 1 << 30)
+        if self.opts["state"] and self._state_lock is None:
+            self._state_lock = lock_state(self.opts["state"])
         self.opts["_start_t_s"] = rtc_start(self.opts["state"])
         self.backend = factory(self.opts)
         self._sel = selectors.DefaultSelector()
@@ -276,6 +309,9 @@ class Emulator:
                 self.backend.close()
             self.log("stopped")
             self.backend = None
+        if self._state_lock is not None:
+            os.close(self._state_lock)   # closing the fd releases the flock
+            self._state_lock = None
 
     # ---- the loop ------------------------------------------------------------------
     def _loop(self):

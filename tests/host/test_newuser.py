@@ -212,3 +212,22 @@ def test_two_emulators_on_one_state_refused_but_restart_after_kill_9_is_not(tmp_
     finally:
         first.kill()
         first.wait(timeout=10)
+
+
+def test_more_than_twice_with_drug_library_no_terminal_fix_names_the_ratio(tmp_path):
+    """Same as above with a spinal profile on the pump (the drug library finds the > 2x step before
+    staging). Oracle: the step runs at 500 mcg/day against 200 mcg/day now, 500/200 = 250 %."""
+    from test_cli_druglib import SPINAL, _flex_spike, rx, setup
+
+    pump = Pump(tmp_path, via="tcp", no_pty=True)
+    pump.tmp = tmp_path
+    try:
+        setup(pump, *SPINAL)
+        pump.ok("programme", rx(pump, "base", 200), "--yes")
+        pump.ok("sim", "warp", "25h")
+        r = pump.run("programme", _flex_spike(pump))
+    finally:
+        pump.stop()
+    _no_traceback(r)
+    pct = int(Fraction(500, 200) * 100)
+    assert r.rc == cli.EXIT_NOT_CONFIRMED and "--yes --confirm-ratio %d" % pct in r.err, r

@@ -231,3 +231,23 @@ def test_more_than_twice_with_drug_library_no_terminal_fix_names_the_ratio(tmp_p
     _no_traceback(r)
     pct = int(Fraction(500, 200) * 100)
     assert r.rc == cli.EXIT_NOT_CONFIRMED and "--yes --confirm-ratio %d" % pct in r.err, r
+
+
+def test_twin_on_a_state_dir_in_use_is_refused(tmp_path):
+    """The twin accepted a second `pumpctl emulate --runtime twin --state DIR` on a running one's
+    flash.img too. Held lock (as a running emulator or twin holds it) -> StateBusy naming our pid,
+    before any firmware build or interpreter start; the lock is free again once released."""
+    import io
+
+    from pumpctl.emulator.server import StateBusy, lock_state
+    from pumpctl.twin import launcher
+
+    state = str(tmp_path / "twin")
+    fd = lock_state(state)
+    try:
+        with pytest.raises(StateBusy) as e:
+            launcher.Twin(state, log=io.StringIO()).start()
+        assert str(os.getpid()) in str(e.value) and "kill %d" % os.getpid() in e.value.fix
+    finally:
+        os.close(fd)
+    os.close(lock_state(state))

@@ -147,6 +147,7 @@ class Twin:
         self._boot_real = None
         self._ctl_fd = None
         self._fast_fails = 0
+        self._state_lock = None
 
     # ---- logging ----------------------------------------------------------------------
     def log(self, msg):
@@ -155,6 +156,10 @@ class Twin:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self):
+        from pumpctl.emulator.server import lock_state
+
+        if self._state_lock is None:
+            self._state_lock = lock_state(self.state)   # StateBusy: another twin runs on this flash.img
         if self.build_dir is None:
             self.build_dir = os.path.join(self.state, "build")
             if not os.path.exists(os.path.join(self.build_dir, "main.py")):
@@ -295,6 +300,9 @@ class Twin:
             except OSError:
                 pass
             self._ctl_fd = None
+        if self._state_lock is not None:
+            os.close(self._state_lock)
+            self._state_lock = None
 
     def __enter__(self):
         return self.start()
@@ -440,10 +448,15 @@ def serve(opts, out=None):
     twin = Twin(state, speed=opts.get("speed") or 1, build=opts.get("build") or "test",
                 serial=opts.get("serial"), host=opts.get("host") or "127.0.0.1", port=opts.get("port") or 0,
                 no_pty=opts.get("no_pty"), no_tcp=opts.get("no_tcp"), log=opts.get("log"))
+    from pumpctl.emulator.server import StateBusy
+
     try:
         twin.start()
     except TwinError as e:
         sys.stderr.write("pumpctl emulate: error: %s\n" % e)
+        return 2
+    except StateBusy as e:
+        sys.stderr.write("pumpctl emulate: error: %s\n  fix: %s\n" % (e, e.fix))
         return 2
     if twin.pty_path:
         out.write("pty: %s\n" % twin.pty_path)

@@ -251,3 +251,13 @@ def test_twin_on_a_state_dir_in_use_is_refused(tmp_path):
     finally:
         os.close(fd)
     os.close(lock_state(state))
+
+
+@pytest.mark.parametrize("text", ["1.5h", "-- -1d", "0"])
+def test_sim_warp_duration_mistakes_name_the_cause(tmp_path, text):
+    """`sim warp 1.5h` said only "duration '1.5h'" (no cause); a zero or negative warp was sent to the
+    pump. Each is a usage error (exit 2) naming what is wrong, refused before connecting."""
+    r = run(["--port", "socket://127.0.0.1:1", "--keys", str(tmp_path / "k.toml"), "sim", "warp"] + text.split())
+    _no_traceback(r)
+    assert r.rc == cli.EXIT_USAGE and "fix:" in r.err, r
+    assert "whole number" in r.err or "only moves forward" in r.err, r

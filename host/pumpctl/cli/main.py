@@ -184,7 +184,8 @@ def cmd_emulate(ctx):
     import errno
 
     from pumpctl.emulator.mpy_runtime import BridgeError
-    from pumpctl.emulator.server import StateBusy, run_emulator
+    from pumpctl.emulator.server import run_emulator
+    from pumpctl.emulator.statelock import StateBusy
 
     a = ctx.args
     if a.no_pty and a.no_tcp:

@@ -31,6 +31,7 @@ import tty
 from pumpctl import fwpath
 from pumpctl.emulator.backend import is_event, line_noise, make_backend
 from pumpctl.emulator.rtc import PUMP_EPOCH_UNIX, rtc_start, save_clock
+from pumpctl.emulator.statelock import StateBusy, lock_state  # noqa: F401  (StateBusy: cli/main.py)
 from pumpctl.emulator.vclock import VClock
 
 fwpath.ensure()
@@ -59,7 +60,9 @@ def add_arguments(parser):
     parser.add_argument("--no-tcp", action="store_true", help="serve the pty only")
     parser.add_argument("--no-pty", action="store_true", help="serve TCP only")
     parser.add_argument("--runtime", choices=("cpython", "micropython", "twin"), default="cpython",
-                        help="twin: the flashed Pico image on native MicroPython with a pump plant (docs/board.md)")
+                        help="twin: the flashed Pico image on native MicroPython with a pump plant (docs/board.md); "
+                             "the plant's reservoir starts empty: tell it about each refill through DIR/ctl.fifo "
+                             "(printed at start), or delivery stalls (motor_stall)")
     parser.add_argument("--noise-rate", type=int, default=0, metavar="PPM",
                         help="serial line noise: bit flips per million bytes, both directions")
     parser.add_argument("--seed", type=int, default=None, help="seed for SimHal randomness and line noise")
@@ -109,34 +112,6 @@ class _Client:
 
     def fileno(self):
         return self.sock.fileno() if self.sock is not None else self.fd
-
-
-class StateBusy(RuntimeError):
-    """--state DIR is held by another running emulator: two pumps would write one flash."""
-
-    def __init__(self, state, pid):
-        super().__init__("--state %s is in use by another running emulator%s: two pumps would share one flash"
-                         % (state, " (pid %s)" % pid if pid else ""))
-        self.fix = ("stop that emulator first%s, or give another --state DIR"
-                    % (" (kill %s)" % pid if pid else ""))
-
-
-def lock_state(state):
-    """Hold an exclusive flock on DIR/.lock for the emulator's life; the kernel drops it when the
-    process dies, so a restart after `kill -9` (a power cut) is never refused. Returns the fd."""
-    import fcntl
-
-    os.makedirs(state, exist_ok=True)
-    fd = os.open(os.path.join(state, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid = os.read(fd, 32).decode(errors="replace").strip()
-        os.close(fd)
-        raise StateBusy(state, pid) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, b"%d\n" % os.getpid())
-    return fd
 
 
 class Emulator:

@@ -58,7 +58,7 @@ def cmd_sim(ctx):
     ctx.require_test_build("sim " + ctx.args.action)
     s.ensure_role("service")
     if ctx.args.action == "warp":
-        res = s.request("sim_warp", {"seconds": secs}, timeout_s=max(ctx.args.timeout, 30.0))
+        res = s.request("sim_warp", {"seconds": secs}, timeout_s=warp_timeout_s(secs, ctx.args.timeout))
         ctx.emit(res, lambda: ctx.out.write("warped %s: pump time %s UTC, state %s, reservoir %s mL, alarms: %s\n" % (
             render.duration(secs), render.local(res["t_s"]), res["state"], render.ml(res["reservoir_nl"]),
             ", ".join(res["alarms"]) or "none")))
@@ -76,6 +76,13 @@ def cmd_sim(ctx):
         res = {"fault": "power_loss", "note": "pump rebooted (no reply, as on a real power loss)"}
     ctx.emit(res, lambda: ctx.out.write("injected %s\n" % res["fault"]))
     return 0
+
+
+def warp_timeout_s(secs, timeout_s):
+    """How long `sim warp` waits: at least 30 s, and 3 s per warped day. The board twin pulses every
+    stroke through the pins: 30 days of the night ramp took 28-32 s (docs/board.md), so a flat 30 s
+    timed out on a loaded machine."""
+    return max(timeout_s, 30.0, 3.0 * secs / 86400)
 
 
 def parse_duration(text):

@@ -156,7 +156,7 @@ class Twin:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self):
-        from pumpctl.emulator.server import lock_state
+        from pumpctl.emulator.statelock import lock_state
 
         if self._state_lock is None:
             self._state_lock = lock_state(self.state)   # StateBusy: another twin runs on this flash.img
@@ -448,7 +448,7 @@ def serve(opts, out=None):
     twin = Twin(state, speed=opts.get("speed") or 1, build=opts.get("build") or "test",
                 serial=opts.get("serial"), host=opts.get("host") or "127.0.0.1", port=opts.get("port") or 0,
                 no_pty=opts.get("no_pty"), no_tcp=opts.get("no_tcp"), log=opts.get("log"))
-    from pumpctl.emulator.server import StateBusy
+    from pumpctl.emulator.statelock import StateBusy
 
     try:
         twin.start()
@@ -463,6 +463,13 @@ def serve(opts, out=None):
     if twin.tcp_url:
         out.write("tcp: %s\n" % twin.tcp_url)
     out.write("twin: state %s (flash.img, plant/strokes.csv, plant/log.jsonl)\n" % state)
+    # The plant is independent of the pump's accounting: `pumpctl refill` changes the pump's numbers,
+    # not the drug in the plant, which starts empty (twin/config.py). Without this a new user's
+    # README session (refill, programme, sim warp) ends in motor_stall with strokes_done=0.
+    fifo = os.path.join(state, "ctl.fifo")
+    out.write("twin: the plant's reservoir holds %s nL; after each pumpctl refill put the drug in it too:\n"
+              "  echo '{\"op\": \"withdraw_all\"}' > %s; echo '{\"op\": \"refill\", \"arg\": NL}' > %s\n"
+              % (twin.truth()["reservoir_nl"], fifo, fifo))
     out.flush()
     done = threading.Event()
     old = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

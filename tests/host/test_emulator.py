@@ -285,7 +285,8 @@ def test_subprocess_stub_state_survives_restart(stub_fw, tmp_path, runtime):
     finally:
         assert e.stop() == 0
     assert "stopped" in e.stderr
-    assert sorted(os.listdir(state)) == [".emu_clock", "boots"]  # flash file + the RTC kept by the emulator
+    # flash file + the RTC kept by the emulator + the flock that keeps a second emulator off this flash
+    assert sorted(os.listdir(state)) == [".emu_clock", ".lock", "boots"]
     e = EmuProc(*args)
     try:
         with open_port(e.tcp) as b:

@@ -52,12 +52,13 @@ def cmd_provision(ctx):
 
 
 def cmd_sim(ctx):
+    # a mistyped duration is refused before connecting (nothing half-done on the pump)
+    secs = parse_duration(ctx.args.duration) if ctx.args.action == "warp" else None
     s = ctx.session()
     ctx.require_test_build("sim " + ctx.args.action)
     s.ensure_role("service")
     if ctx.args.action == "warp":
-        secs = parse_duration(ctx.args.duration)
-        res = s.request("sim_warp", {"seconds": secs}, timeout_s=max(ctx.args.timeout, 30.0))
+        res = s.request("sim_warp", {"seconds": secs}, timeout_s=warp_timeout_s(secs, ctx.args.timeout))
         ctx.emit(res, lambda: ctx.out.write("warped %s: pump time %s UTC, state %s, reservoir %s mL, alarms: %s\n" % (
             render.duration(secs), render.local(res["t_s"]), res["state"], render.ml(res["reservoir_nl"]),
             ", ".join(res["alarms"]) or "none")))
@@ -77,16 +78,26 @@ def cmd_sim(ctx):
     return 0
 
 
+def warp_timeout_s(secs, timeout_s):
+    """How long `sim warp` waits: at least 30 s, and 3 s per warped day. The board twin pulses every
+    stroke through the pins: 30 days of the night ramp took 28-32 s (docs/board.md), so a flat 30 s
+    timed out on a loaded machine."""
+    return max(timeout_s, 30.0, 3.0 * secs / 86400)
+
+
 def parse_duration(text):
     """"30d", "12h", "90m", "45s" or plain seconds -> int seconds."""
     units = {"d": 86400, "h": 3600, "m": 60, "s": 1, "w": 604800}
     t = text.strip().lower()
     try:
-        if t and t[-1] in units:
-            return int(t[:-1]) * units[t[-1]]
-        return int(t)
+        n = int(t[:-1]) * units[t[-1]] if t and t[-1] in units else int(t)
     except ValueError:
-        raise PrescriptionError("duration %r" % text, "write e.g. 30d, 12h, 90m or 3600") from None
+        raise PrescriptionError("duration %r is not a whole number of weeks (w), days (d), hours (h), minutes (m) "
+                                "or seconds" % text, "write e.g. 30d, 12h, 90m (1.5h is 90m) or 3600") from None
+    if n <= 0:
+        raise PrescriptionError("duration %r: the pump clock only moves forward" % text,
+                                "give a duration above 0, e.g. 30d")
+    return n
 
 
 def add_verbs(verb, common=lambda p: None):

@@ -61,7 +61,9 @@ def check_library(ctx, s, st, old, rx, hist=None):
                           "pumpctl profile --indication I --age-group G first")
         ctx.err.write("note: no patient profile on pump %s: drug library %s %s not applied (test build)\n"
                       % (s.serial, lib.id, lib.version))
-        return {}, info
+        # the pump still applies its own > 2x and typical-range rules: pass what the user gave for them
+        return {k: v for k, v in (("confirm_ratio", a.confirm_ratio), ("override_reason", a.override_reason))
+                if v is not None}, info
     reason = a.override_reason
     if reason is not None and not 0 < len(reason.strip()) <= 80:
         raise refused("--override-reason must be 1-80 characters", "shorten the reason")
@@ -101,7 +103,8 @@ def check_library(ctx, s, st, old, rx, hist=None):
             out.write("WARNING: the new dose is %s times the current one (%d %% of %s mcg/day). A dose entered for "
                       "the wrong period (hourly for daily) looks like this.\n"
                       % (render.dec(pct, 100, 2), pct, render.mcg(old_ng)))
-            ctx.confirm("Type the percentage %d to confirm the new dose is intended:" % pct, answer=str(pct))
+            ctx.confirm("Type the percentage %d to confirm the new dose is intended:" % pct, answer=str(pct),
+                        script_fix="if intended, re-run with --yes --confirm-ratio %d (scripts)" % pct)
             extra["confirm_ratio"] = pct
     soft = ["%s: %s" % (f["rule"], f["message"]) for f in found if f["level"] == "override"]
     if soft:

@@ -34,6 +34,7 @@ EXIT_REFUSED = 7  # the pump (or the tool, before sending) refused the request
 EXIT_NOT_CONFIRMED = 8  # the user did not confirm (or no terminal and no --yes)
 EXIT_VERIFY = 9  # readback after commit differs from what was staged
 EXIT_BUILD = 10  # command exists only in test builds
+EXIT_STDOUT_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, as a shell reports it
 AUTH_CODES = ("E_AUTH_REQUIRED", "E_AUTH_EXPIRED", "E_AUTH_LOCKED", "E_AUTH_BAD_MAC", "E_AUTH_NO_KEY",
               "E_AUTH_NO_CHALLENGE", "E_AUTH_REPLAY", "E_ROLE")
 
@@ -140,12 +141,13 @@ class Ctx:
     def note(self, msg):
         self.err.write(msg + "\n")
 
-    def confirm(self, question, answer="y"):
-        """Ask on the terminal; --yes answers yes. Without a terminal and without --yes: refuse."""
+    def confirm(self, question, answer="y", script_fix="re-run with --yes (scripts)"):
+        """Ask on the terminal; --yes answers yes. Without a terminal and without --yes: refuse, the fix
+        saying what a script passes (`script_fix`: more than --yes for the > 2x question)."""
         if getattr(self.args, "yes", False):
             return True
         if not self.interactive():
-            raise NotConfirmed("confirmation needed but stdin is not a terminal", "re-run with --yes (scripts)")
+            raise NotConfirmed("confirmation needed but stdin is not a terminal", script_fix)
         self.err.write("%s " % question)
         self.err.flush()
         got = self.stdin.readline().strip().lower()
@@ -183,6 +185,7 @@ def cmd_emulate(ctx):
 
     from pumpctl.emulator.mpy_runtime import BridgeError
     from pumpctl.emulator.server import run_emulator
+    from pumpctl.emulator.statelock import StateBusy
 
     a = ctx.args
     if a.no_pty and a.no_tcp:
@@ -191,6 +194,8 @@ def cmd_emulate(ctx):
         return run_emulator(a) or 0
     except BridgeError as e:  # --runtime micropython without Node or its npm package: say how to get them
         raise Refused(str(e), e.fix) from None
+    except StateBusy as e:
+        raise UsageError(str(e), e.fix) from None
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise PumpPortError("TCP port %s:%s is in use by another program" % (a.host, a.port),
@@ -206,8 +211,12 @@ def cmd_diagram(ctx):
 
     text = mermaid()
     if ctx.args.output and ctx.args.output != "-":
-        with open(ctx.args.output, "w") as f:
-            f.write(text)
+        try:
+            with open(ctx.args.output, "w") as f:
+                f.write(text)
+        except OSError as e:
+            raise UsageError("cannot write %s: %s" % (ctx.args.output, e.strerror or e),
+                             "choose a writable -o FILE (its directory must exist), or -o - for stdout") from None
         ctx.note("wrote %s" % ctx.args.output)
     else:
         ctx.out.write(text)
@@ -315,6 +324,23 @@ def report_error(ctx, e, json_mode):
     return rc
 
 
+def _stdout_gone(out):
+    """True if the reader of stdout has gone (`pumpctl status | head -4`), not some other pipe; then
+    point the descriptor at /dev/null so the interpreter's flush at exit does not raise again."""
+    import select
+
+    try:
+        fd = out.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        gone = any(ev & select.POLLERR for _, ev in poller.poll(0))   # a pipe with no reader: POLLERR
+    except (AttributeError, OSError, ValueError):
+        return False
+    if gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return gone
+
+
 def main(argv=None, stdout=None, stderr=None, stdin=None):
     p = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -342,6 +368,10 @@ def main(argv=None, stdout=None, stderr=None, stdin=None):
         return 130
     except PumpClientError as e:
         return report_error(ctx, e, ctx.json)
+    except BrokenPipeError:
+        if not _stdout_gone(ctx.out):
+            raise
+        return EXIT_STDOUT_CLOSED
     finally:
         try:
             ctx.close()

@@ -149,10 +149,19 @@ def _stage_with_confirmations(ctx, s, payload):
             return s.staged["reply"]
         except PumpReplyError as e:
             m = re.search(r"confirm_ratio=(\d+)", e.msg or "")
-            if m and "confirm_ratio" not in payload and not ctx.args.yes:
+            if m and "confirm_ratio" not in payload:
                 pct = int(m.group(1))
+                if ctx.args.yes:
+                    from pumpctl.cli.errors import NotConfirmed
+
+                    # docs/pumpctl.md: --yes without --confirm-ratio is "not confirmed" (exit 8), as when the
+                    # drug library (cli/guard.py) finds the > 2x change before staging
+                    raise NotConfirmed("the new dose is %d %% of the current daily dose (more than twice) and needs "
+                                       "its own confirmation; nothing changed" % pct,
+                                       "if intended, re-run with --confirm-ratio %d" % pct)
                 ctx.err.write("WARNING: the new dose is %d %% of the current daily dose (more than twice).\n" % pct)
-                ctx.confirm("Type the percentage %d to confirm this is intended:" % pct, answer=str(pct))
+                ctx.confirm("Type the percentage %d to confirm this is intended:" % pct, answer=str(pct),
+                            script_fix="if intended, re-run with --yes --confirm-ratio %d (scripts)" % pct)
                 payload = dict(payload, confirm_ratio=pct)
                 continue
             if "override_reason" in (e.msg or "") and "override_reason" not in payload and not ctx.args.yes:

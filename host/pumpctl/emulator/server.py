@@ -31,6 +31,7 @@ import tty
 from pumpctl import fwpath
 from pumpctl.emulator.backend import is_event, line_noise, make_backend
 from pumpctl.emulator.rtc import PUMP_EPOCH_UNIX, rtc_start, save_clock
+from pumpctl.emulator.statelock import StateBusy, lock_state  # noqa: F401  (StateBusy: cli/main.py)
 from pumpctl.emulator.vclock import VClock
 
 fwpath.ensure()
@@ -47,7 +48,9 @@ READ_OUT_CAP = 16 * 1024  # unread reply bytes above which a client's requests w
 
 def add_arguments(parser):
     """Emulator options, for ``pumpctl emulate`` and ``python -m pumpctl.emulator``."""
-    parser.add_argument("--state", metavar="DIR", help="keep the emulated flash in DIR (survives restarts)")
+    parser.add_argument("--state", metavar="DIR",
+                        help="keep the emulated flash in DIR (survives restarts, kill -9 too; one running "
+                             "emulator per DIR)")
     parser.add_argument("--model", type=int, choices=(20, 40), default=20, help="reservoir model, mL")
     parser.add_argument("--build", choices=("test", "clinical"), default="test", help="firmware build kind")
     parser.add_argument("--serial", default="EMU00001", help="pump serial number")
@@ -57,7 +60,9 @@ def add_arguments(parser):
     parser.add_argument("--no-tcp", action="store_true", help="serve the pty only")
     parser.add_argument("--no-pty", action="store_true", help="serve TCP only")
     parser.add_argument("--runtime", choices=("cpython", "micropython", "twin"), default="cpython",
-                        help="twin: the flashed Pico image on native MicroPython with a pump plant (docs/board.md)")
+                        help="twin: the flashed Pico image on native MicroPython with a pump plant (docs/board.md); "
+                             "the plant's reservoir starts empty: tell it about each refill through DIR/ctl.fifo "
+                             "(printed at start), or delivery stalls (motor_stall)")
     parser.add_argument("--noise-rate", type=int, default=0, metavar="PPM",
                         help="serial line noise: bit flips per million bytes, both directions")
     parser.add_argument("--seed", type=int, default=None, help="seed for SimHal randomness and line noise")
@@ -140,6 +145,7 @@ class Emulator:
         self._stop = threading.Event()
         self._thread = None
         self._error = None
+        self._state_lock = None
 
     # ---- logging -------------------------------------------------------------------
     def log(self, msg, pump_t=None, src="emu"):
@@ -159,6 +165,8 @@ class Emulator:
         """Boot the pump and open the pty/TCP endpoints (prints their addresses)."""
         factory = self.opts.get("backend_factory") or make_backend
         self.opts["_seed"] = self.opts["seed"] if self.opts["seed"] is not None else _SYSRAND.randrange(1, 1 << 30)
+        if self.opts["state"] and self._state_lock is None:
+            self._state_lock = lock_state(self.opts["state"])
         self.opts["_start_t_s"] = rtc_start(self.opts["state"])
         self.backend = factory(self.opts)
         self._sel = selectors.DefaultSelector()
@@ -276,6 +284,9 @@ class Emulator:
                 self.backend.close()
             self.log("stopped")
             self.backend = None
+        if self._state_lock is not None:
+            os.close(self._state_lock)   # closing the fd releases the flock
+            self._state_lock = None
 
     # ---- the loop ------------------------------------------------------------------
     def _loop(self):

@@ -132,10 +132,22 @@ def _dec(n, div):
     return format((Decimal(n) / Decimal(div)).normalize(), "f")
 
 
+def _has_port(rest):
+    """True if 'HOST:PORT[/...][?...]' (a pyserial socket/rfc2217 URL after '://') names a port."""
+    hostport = rest.split("/", 1)[0].split("?", 1)[0]
+    return hostport.rpartition(":")[2].isdigit()
+
+
 def open_error(url, exc):
     """Translate an exception from opening a port into cause + fix."""
     text = str(exc)
     low = text.lower()
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("socket", "rfc2217") and not _has_port(rest):
+        # pyserial reports a missing port as a TypeError about None ('<=' not supported ...)
+        return PumpURLError("%s has no port number" % url,
+                            "write %s://HOST:PORT, e.g. %s://127.0.0.1:7700 (pumpctl emulate prints its URL)"
+                            % (scheme, scheme))
     if isinstance(exc, ValueError) and "protocol" in low and "not known" in low:
         return PumpURLError(
             "%s is not a port: pyserial knows no URL scheme %r" % (url, url.partition("://")[0]),
@@ -398,6 +410,14 @@ class PumpClient:
     def hello(self):
         """hello, checking the pump speaks our protocol version."""
         res = self.request("hello")
+        if "protocol" not in res:
+            # every firmware's hello carries `protocol`; a reply without it answered someone else's request
+            # with our id (the twin's USB line and an rfc2217 rig relay one line to every client)
+            raise PumpProtocolError(
+                "the reply to 'hello' is not a hello reply (no protocol field, fields: %s): another program is "
+                "probably talking to the pump on this port" % ", ".join(sorted(res)[:6]),
+                "close the other program using the port (another pumpctl, mpremote, a terminal) and retry",
+            )
         if res.get("protocol") != protocol.PROTOCOL_VERSION:
             raise PumpProtocolError(
                 "pump speaks protocol %r, this pumpctl speaks %d" % (res.get("protocol"), protocol.PROTOCOL_VERSION),

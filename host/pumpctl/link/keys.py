@@ -13,6 +13,7 @@ Test builds derive the service key (``auth.dev_service_key``); it is never store
 """
 import os
 import re
+import stat
 import tomllib
 
 from pumpctl.link.client import PumpClientError
@@ -55,6 +56,11 @@ class KeyStore:
             st = os.stat(self.path)
         except FileNotFoundError:
             return
+        if stat.S_ISDIR(st.st_mode):
+            # checked first: the mode test below would advise `chmod 600` on a directory such as /tmp
+            raise KeyStoreError("key store %s is a directory, not a file" % self.path,
+                                "give a file: --keys %s (or unset PUMPCTL_KEYS for the default "
+                                "~/.config/pumpctl/keys.toml)" % os.path.join(self.path, "keys.toml"))
         if st.st_mode & 0o077:
             raise KeyStoreError("key file %s is readable by other users (mode %o)" % (self.path, st.st_mode & 0o777),
                                 "chmod 600 %s" % self.path)

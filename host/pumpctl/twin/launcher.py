@@ -56,6 +56,12 @@ def micropython_exe():
 def build_firmware(out, kind="test"):
     """`make firmware` into `out` (tools/mpy/build_firmware.py: mpy-cross, build_info.py)."""
     script = os.path.join(REPO, "tools", "mpy", "build_firmware.py")
+    if not os.path.exists(script):
+        # an installed wheel has the firmware sources but not the build tool (mpy-cross, build_info)
+        raise TwinError("--runtime twin builds the firmware with %s, which needs a source checkout; this pumpctl "
+                        "is installed without one. Fix: git clone the project, run `make venv`, then "
+                        "`.venv/bin/pumpctl emulate --runtime twin` (or use --runtime cpython / micropython)"
+                        % os.path.join("tools", "mpy", "build_firmware.py"))
     p = subprocess.run([sys.executable, script, "--kind", kind, "--out", out], capture_output=True, text=True)
     if p.returncode:
         raise TwinError("firmware build failed (%s): %s" % (script, p.stdout + p.stderr))
@@ -141,6 +147,7 @@ class Twin:
         self._boot_real = None
         self._ctl_fd = None
         self._fast_fails = 0
+        self._state_lock = None
 
     # ---- logging ----------------------------------------------------------------------
     def log(self, msg):
@@ -149,6 +156,10 @@ class Twin:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self):
+        from pumpctl.emulator.statelock import lock_state
+
+        if self._state_lock is None:
+            self._state_lock = lock_state(self.state)   # StateBusy: another twin runs on this flash.img
         if self.build_dir is None:
             self.build_dir = os.path.join(self.state, "build")
             if not os.path.exists(os.path.join(self.build_dir, "main.py")):
@@ -289,6 +300,9 @@ class Twin:
             except OSError:
                 pass
             self._ctl_fd = None
+        if self._state_lock is not None:
+            os.close(self._state_lock)
+            self._state_lock = None
 
     def __enter__(self):
         return self.start()
@@ -434,16 +448,28 @@ def serve(opts, out=None):
     twin = Twin(state, speed=opts.get("speed") or 1, build=opts.get("build") or "test",
                 serial=opts.get("serial"), host=opts.get("host") or "127.0.0.1", port=opts.get("port") or 0,
                 no_pty=opts.get("no_pty"), no_tcp=opts.get("no_tcp"), log=opts.get("log"))
+    from pumpctl.emulator.statelock import StateBusy
+
     try:
         twin.start()
     except TwinError as e:
-        sys.stderr.write("pumpctl emulate: %s\n" % e)
+        sys.stderr.write("pumpctl emulate: error: %s\n" % e)
+        return 2
+    except StateBusy as e:
+        sys.stderr.write("pumpctl emulate: error: %s\n  fix: %s\n" % (e, e.fix))
         return 2
     if twin.pty_path:
         out.write("pty: %s\n" % twin.pty_path)
     if twin.tcp_url:
         out.write("tcp: %s\n" % twin.tcp_url)
     out.write("twin: state %s (flash.img, plant/strokes.csv, plant/log.jsonl)\n" % state)
+    # The plant is independent of the pump's accounting: `pumpctl refill` changes the pump's numbers,
+    # not the drug in the plant, which starts empty (twin/config.py). Without this a new user's
+    # README session (refill, programme, sim warp) ends in motor_stall with strokes_done=0.
+    fifo = os.path.join(state, "ctl.fifo")
+    out.write("twin: the plant's reservoir holds %s nL; after each pumpctl refill put the drug in it too:\n"
+              "  echo '{\"op\": \"withdraw_all\"}' > %s; echo '{\"op\": \"refill\", \"arg\": NL}' > %s\n"
+              % (twin.truth()["reservoir_nl"], fifo, fifo))
     out.flush()
     done = threading.Event()
     old = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

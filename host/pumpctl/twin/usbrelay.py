@@ -21,7 +21,10 @@ import threading
 import tty
 
 OUT_CAP = 64 * 1024   # backlog kept for one endpoint that does not read
-IN_CAP = 64 * 1024    # host bytes waiting for the twin before the relay stops reading hosts
+# Host bytes waiting for the twin before the relay stops reading hosts. A USB link buffers a few KB
+# (the device's CDC RX buffer, the host driver's URBs); a bigger queue would let a client that
+# floods and leaves keep the twin busy with its requests long after it is gone.
+IN_CAP = 4 * 1024
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
 
@@ -181,6 +184,8 @@ class UsbRelay:
         except OSError:
             return
         sock.setblocking(False)
+        # a small kernel buffer too, or TCP would queue megabytes of a flooding client's requests
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, IN_CAP)
         self._eps[sock.fileno()] = _Endpoint("tcp %s:%d" % addr[:2], sock)
 
     def _drop(self, fd):

@@ -229,6 +229,13 @@ def _plan_peak_ng_day(prog):
 
 
 def _start_bolus(ctl, t, kind, rate, dur_s, replace, dose_ng, log_name, log_ab=None):
+    if ctl.bolus_kind == "bridge":
+        # The catheter holds the previous strength until the bridge ends: a bolus sized at the new
+        # one would push old drug (2000 -> 50 mcg/mL: 40x the dose asked for). BRIDGE; issue 8.
+        ctl._now = t
+        ctl._log("bolus_refused", dose_ng, 3)
+        raise PumpError("E_STATE", "refill bridge running until t_s %d: the catheter holds the previous "
+                        "strength; bolus after it" % ctl.ledger.overrides[-1][1])
     base = 0 if replace else _plan_peak_ng_day(ctl.programme)
     flow = pm.flow_nl_day(base + rate, ctl.conc_ug_ml)
     if flow > ctl.model["flow_max_nl_day"]:

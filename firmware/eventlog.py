@@ -71,7 +71,7 @@ ARGS = {
     "refill": ("added_nl", "conc_ug_ml"),
     "fill_rejected": ("requested_nl", "capacity_nl"),
     "bolus_start": ("dose_ng", "duration_s"),
-    "bolus_refused": ("dose_ng", "reason_1state_2rate"),
+    "bolus_refused": ("dose_ng", "reason_1state_2rate_3bridge"),
     "bolus_end": ("delivered_nl", "cancelled"),
     "patient_bolus": ("dose_ng", "count_24h"),
     "patient_bolus_refused": ("reason_0off_1lockout_2max_3daily", "wait_s_count_or_dose"),

@@ -1,6 +1,7 @@
 """A bolus during a refill's bridge (issue 8; found through the surviving mutant
 controller.end_bolus__mutmut_3, docs/mutation/core.md): ending the bolus cleared every override,
-so it also ended the bridge, and a bridge ending under a running bolus ended the bolus.
+so it also ended the bridge; and a bolus sized at the new strength pushed the catheter's old
+strength. A bolus is now refused while the bridge runs, so the two never overlap.
 
 Oracle: requirement BRIDGE ("a concentration change delivers the pathway volume at the old
 strength's flow") with the refill reply's own bridge figures: 500 mcg/day at 2000 mcg/mL is
@@ -9,12 +10,11 @@ strength's flow") with the refill reply's own bridge figures: 500 mcg/day at 200
 1000 mcg/mL is 10000 nL (the label's ng * 1000 / (mcg/mL)); after the bridge the plan's
 500 mcg/day needs 500000 nL/day at 1000 mcg/mL.
 """
+from protocol import PumpError
 from pumpkit import ready_pump, cmd, warp, log_since, DAY
 
 REQS = {
-    "test_a_bolus_ending_during_the_bridge_leaves_the_bridge_running": ["BRIDGE"],
-    "test_the_bridge_ending_during_a_bolus_leaves_the_bolus_running": ["BRIDGE"],
-    "test_a_bolus_ending_in_the_same_second_as_the_bridge_leaves_plain_infusion": ["BRIDGE"],
+    "test_no_bolus_while_the_bridge_delivers_the_previous_strength": ["BRIDGE"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
@@ -29,45 +29,26 @@ def _bridged():
     return hal, ctl, ctl.t_s
 
 
-def test_a_bolus_ending_during_the_bridge_leaves_the_bridge_running():
+def test_no_bolus_while_the_bridge_delivers_the_previous_strength():
+    """A bolus is sized at the reservoir's strength, but during a bridge the catheter still holds
+    the previous one: 10 mcg at 1000 mcg/mL is 10000 nL, which would push 10000 nL of the
+    2000 mcg/mL drug = 20 mcg, twice the dose (and 40x from 2000 to 50 mcg/mL). So a clinician
+    or patient bolus is refused (E_STATE) until the bridge ends, and the refusal is logged
+    (bolus_refused reason 3); after the bridge the same bolus is accepted. Oracle: BRIDGE and the
+    label's ng * 1000 / (mcg/mL) arithmetic above; the bridge's end from the refill reply."""
     hal, ctl, t_refill = _bridged()
-    warp(hal, ctl, 600)
+    cmd(ctl, "settings_set", pb_dose_ng=5000, pb_duration_min=10, pb_lockout_min=60, pb_max_24h=4)
     seq = ctl.log.last_seq
-    cmd(ctl, "bolus", dose_ng=10000, duration_min=10)
-    warp(hal, ctl, 600 + 60)
+    for name, args, role in (("bolus", {"dose_ng": 10000, "duration_min": 10}, "clinician"),
+                             ("patient_bolus", {}, "patient")):
+        try:
+            ctl.command(name, args, role)
+            raise AssertionError("%s accepted during the bridge" % name)
+        except PumpError as e:
+            assert e.code == "E_STATE" and "bridge" in e.detail, (e.code, e.detail)
+    refusals = [e[3:] for e in log_since(ctl, seq) if e[2] == "bolus_refused"]
+    assert refusals == [[10000, 3], [5000, 3]]
     st = cmd(ctl, "status")
     assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", "bridge", 250000)
-    ends = [e for e in log_since(ctl, seq) if e[2] == "bolus_end"]
-    assert [e[3:] for e in ends] == [[10000, 0]]                     # the bolus's volume only
-    assert ctl.pushed[-1][:2] == ("bolus_finished", {"kind": "single"})
     warp(hal, ctl, t_refill + 120960 - ctl.t_s)
-    assert ctl.pushed[-1][:2] == ("bolus_finished", {"kind": "bridge"})
-    st = cmd(ctl, "status")
-    assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, 500000)
-
-
-def test_the_bridge_ending_during_a_bolus_leaves_the_bolus_running():
-    hal, ctl, t_refill = _bridged()
-    warp(hal, ctl, 120960 - 600)
-    seq = ctl.log.last_seq
-    cmd(ctl, "bolus", dose_ng=60000, duration_min=60)                # 60000 nL over 3600 s
-    warp(hal, ctl, 1200)                                              # the bridge has ended
-    assert ctl.pushed[-1][:2] == ("bolus_finished", {"kind": "bridge"})
-    st = cmd(ctl, "status")
-    assert (st["state"], st["bolus"]) == ("bolus", "single")
-    warp(hal, ctl, 2400)
-    st = cmd(ctl, "status")
-    assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, 500000)
-    ends = [e for e in log_since(ctl, seq) if e[2] == "bolus_end"]
-    assert [e[3:] for e in ends] == [[60000, 0]]
-
-
-def test_a_bolus_ending_in_the_same_second_as_the_bridge_leaves_plain_infusion():
-    """Both overrides end at refill + 120960 s: nothing of either is left running after it."""
-    hal, ctl, t_refill = _bridged()
-    warp(hal, ctl, 120960 - 600)
-    cmd(ctl, "bolus", dose_ng=10000, duration_min=10)
-    warp(hal, ctl, 600)
-    st = cmd(ctl, "status")
-    assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, 500000)
-    assert ctl.ledger.overrides == []
+    assert cmd(ctl, "bolus", dose_ng=10000, duration_min=10)["kind"] == "single"

@@ -89,7 +89,10 @@ CMDS = [
         "Volume withdrawn, volume added, concentration. Returns expected vs withdrawn discrepancy: `discrepancy_nl` (exact; the ratio is `discrepancy_nl / expected_nl`), `discrepancy_ppm` (parts per million of the expected volume, rounded down; null when nothing was expected but something was withdrawn), `discrepancy_permille` (the same, per mille), and `discrepancy_flag`, true above 14.5 % compared exactly (`discrepancy_nl * 1000 > 145 * expected_nl`); the bridge bolus when the concentration changes, the new forecasts and the hash.",
     ),
     ("refill_commit", "refill_commit", "Apply the staged refill."),
-    ("bolus", "bolus", 'Clinician bolus: `dose_ng`, `duration_min` (or `kind: "prime"` with optional `volume_nl`).'),
+    ("bolus", "bolus", 'Clinician bolus: `dose_ng`, `duration_min` (or `kind: "prime"` with optional `volume_nl`). '
+     'Refused with `E_STATE` while a refill bridge runs (the catheter still holds the previous strength; '
+     'a bolus sized at the new one would push the old drug), logged as `bolus_refused` reason 3; the '
+     'same holds for `patient_bolus`.'),
     (
         "patient_bolus",
         "patient_bolus",

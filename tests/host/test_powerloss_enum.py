@@ -19,6 +19,7 @@ import fsm_relation  # noqa: E402
 import pumpref  # noqa: E402
 from flash import PowerLoss  # noqa: E402
 from pumpharness import KEYS, Host, Plant  # noqa: E402
+from runprofile import MUTATION  # noqa: E402
 
 FULL = bool(os.environ.get("CUTS_FULL"))
 FIGURES = {}
@@ -137,6 +138,8 @@ OPS = {
 def _offsets(n):
     if FULL:
         return list(range(n + 1))
+    if MUTATION:   # make mutation runs this once per surviving mutant: before, inside, after
+        return sorted({0, n // 2, n})
     pts = {0, 1, 3, 4, 8, 12, 15, 16, 17, 20, 23, 24, n // 3, n // 2, n - 2, n - 1, n}
     return sorted(p for p in pts if 0 <= p <= n)
 

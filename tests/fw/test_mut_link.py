@@ -48,3 +48,16 @@ def test_role_and_login_argument_refusals_name_the_fault():
     r = one(link2, {"id": 4, "cmd": "sim_warp", "args": {"seconds": 1}})
     assert r["err"]["code"] == "E_TEST_BUILD_ONLY" and r["err"]["msg"] == "sim_warp", r
     assert disp.calls == []
+
+
+def test_id_zero_is_a_valid_request_id_and_a_login_reply_names_the_idle_timeout():
+    """docs/protocol.md "Messages": `id` is an int 0..2^30-1, echoed in the reply; `auth` answers
+    {"idle_timeout_s": 600, "role": ...} (its captured example: a session ends after 600 s idle)."""
+    link, disp, _ = make()
+    r = one(link, {"id": 0, "cmd": "status", "args": {}})
+    assert r["id"] == 0 and r["ok"] is True, r
+    r = one(link, {"id": (1 << 30) - 1, "cmd": "status", "args": {}})
+    assert r["id"] == (1 << 30) - 1 and r["ok"] is True, r
+    h = Host(link)
+    r = h.login("clinician", KEY_C)
+    assert r["res"] == {"role": "clinician", "idle_timeout_s": 600}, r

@@ -61,3 +61,14 @@ def test_id_zero_is_a_valid_request_id_and_a_login_reply_names_the_idle_timeout(
     h = Host(link)
     r = h.login("clinician", KEY_C)
     assert r["res"] == {"role": "clinician", "idle_timeout_s": 600}, r
+
+
+def test_wrong_role_names_every_permitted_role():
+    """docs/protocol.md role table: log_read is for clinician, service; a patient session is told so."""
+    from test_link import KEY_P
+    link, disp, _ = make()
+    h = Host(link)
+    assert h.login("patient", KEY_P)["ok"]
+    r = h.req("log_read", {})
+    assert r["err"]["msg"] == "log_read needs role clinician/service, session is patient", r
+    assert disp.calls == []

@@ -72,3 +72,15 @@ def test_wrong_role_names_every_permitted_role():
     r = h.req("log_read", {})
     assert r["err"]["msg"] == "log_read needs role clinician/service, session is patient", r
     assert disp.calls == []
+
+
+def test_a_handler_fault_is_e_internal_naming_the_exception_type():
+    """docs/protocol.md: E_INTERNAL (9) is "unexpected firmware fault ... (a bug; report it)"; the
+    msg names the exception's type for that report (test_link's dispatch raises KeyError on
+    alarms_test), and the link answers on."""
+    link, disp, _ = make()
+    h = Host(link)
+    assert h.login("clinician", KEY_C)["ok"]
+    r = h.req("alarms_test", {})
+    assert r["err"] == {"code": "E_INTERNAL", "n": 9, "msg": "KeyError"}, r
+    assert h.req("status", {})["ok"]

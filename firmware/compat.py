@@ -24,8 +24,14 @@ except ImportError:  # CPython
 PUMP_EPOCH_UNIX = 1704067200
 
 
+def gc_threshold(n_bytes):
+    """MicroPython: collect automatically once n_bytes were allocated since the last collect, so
+    garbage never fills the heap between the main loop's collects (a full heap is where a non-moving
+    collector fragments). CPython frees by reference counting: nothing to do."""
+    if IS_MICROPYTHON:
+        import gc
 
-
+        gc.threshold(n_bytes)
 
 
 def ceil_div(a, b):

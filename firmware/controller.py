@@ -42,17 +42,13 @@ class Controller:
         self.last_sync_t_s = None     # pump time of the last host time sync
         self.programme = None  # type: dict | None  # normalised programme
         self.plan = None
-        self.initial_programme_t_s = None
-        self.last_increase_t_s = None
-        self.conc_ug_ml = 500
-        self.fill_nl = 0
+        self.initial_programme_t_s, self.last_increase_t_s = None, None
+        self.conc_ug_ml, self.fill_nl = 500, 0
         self.refill_t_s = None
         self.strokes_fill = 0         # strokes since the last refill
-        self.strokes_total = 0
-        self.comms = 0
+        self.strokes_total, self.comms = 0, 0
         self.drain_nah = 0            # test-build fault injection: extra drain
-        self.implant_t_s = None
-        self.eri_t_s = None
+        self.implant_t_s, self.eri_t_s = None, None
         self.settings = {"low_res_nl": pm.LOW_RES_DEFAULT_NL, "catheter_nl": pm.CATHETER_DEFAULT_NL,
                          "pb_dose_ng": 0, "pb_duration_min": 10, "pb_lockout_min": 180, "pb_max_24h": 0}
         self.profile = {}
@@ -154,15 +150,19 @@ class Controller:
         pass
 
     def end_bolus(self):
-        # Drug the bolus gave (its overrides up to now), as volume: label ng * 1000 / (mcg/mL).
-        ng_s = 0
-        for t0, t1, rate, _ in self.ledger.overrides:
+        # The bolus's override is the last (no refill, whose bridge is the only other override,
+        # is allowed in a bolus); a bridge keeps running after it (BRIDGE; issue 8). Its drug
+        # up to now, as volume: label ng * 1000 / (mcg/mL).
+        led = self.ledger
+        others, ng_s = led.overrides[:-1], 0
+        for t0, t1, rate, _ in led.overrides[-1:]:
             ng_s += rate * max(0, min(t1, self._now) - t0)
-        self.ledger.clear_overrides(self._now)
+        led.clear_overrides(self._now)
+        led.overrides = [o for o in others if o[1] > self._now]
         self._log("bolus_end", ng_s * 1000 // (pm.DAY_S * self.conc_ug_ml),
                   1 if self._trigger == "bolus_cancel" else 0)
         self._push("bolus_finished", {"kind": self.bolus_kind or "bolus"})
-        self.bolus_kind = None
+        self.bolus_kind = "bridge" if led.overrides else None
 
     def apply_refill(self):
         pass
@@ -233,8 +233,13 @@ class Controller:
     def _handle(self, kind, t_s):
         self._now = t_s
         if kind == "override_end":
-            if self.fsm.state == "bolus":
+            ov = self.ledger.overrides
+            if self.fsm.state == "bolus" and (not ov or ov[-1][1] <= t_s):
                 self.fire("bolus_end", t_s)
+            elif self.fsm.state == "bolus":   # a bridge ended under the bolus (the last override)
+                self.ledger.rebase(t_s)
+                self._push("bolus_finished", {"kind": "bridge"})
+                self.reschedule(t_s)
             else:
                 self.ledger.clear_overrides(t_s)
                 if self.bolus_kind:

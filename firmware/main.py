@@ -12,6 +12,7 @@ with a bounded poll so a frame wakes it early.
 Back to the REPL: fit the safe-mode jumper (boards/pico.py SAFE_MODE_PIN to GND), reset,
 then `mpremote` (docs/board.md). Importing this module (tests) starts nothing.
 """
+import gc
 import select
 import sys
 import time
@@ -44,7 +45,13 @@ class PumpLoop:
         self.hal.feed_watchdog()
 
     def step(self):
-        """One loop iteration; returns the number of input bytes handled. Never blocks."""
+        """One loop iteration; returns the number of input bytes handled. Never blocks.
+
+        Input is taken up to the end of one line (or RX_MAX_PER_LOOP bytes), so one iteration
+        answers at most one frame: a burst of frames never builds one big reply buffer, and the
+        garbage of each reply is collected before the next (gc.collect after input): on the
+        board twin, 500 queued `hello` frames with the host not reading made a 3 KB allocation
+        fail on a fragmented Pico-sized heap and reset the pump (issue 9)."""
         n = 0
         buf = self.buf
         limit = len(buf)
@@ -54,9 +61,12 @@ class PumpLoop:
                 break
             buf[n] = b[0]
             n += 1
+            if b[0] == 10:   # end of a frame: answer it before reading the next
+                break
         if n:
             self.rx_bytes += n
             self._write(self.rt.feed(bytes(buf[:n])))
+            gc.collect()
         self._write(self.rt.tick())
         self._sync_rtc()
         self.hal.service()
@@ -70,7 +80,9 @@ class PumpLoop:
         host would read it glued to the torn one and lose it. Never waits for the host."""
         if out:
             if self._torn:
-                self._torn = self.tx.write(b"\n") == 0
+                # None (EAGAIN: nothing written, unix/twin) and 0 (rp2 CDC timeout) both mean
+                # the newline did not go out
+                self._torn = not self.tx.write(b"\n")
                 if self._torn:
                     return            # still not draining: this frame is dropped whole
             n = self.tx.write(out)
@@ -111,6 +123,9 @@ def make_loop(board=BOARD):
     from flash import FileFlash
     from runtime import PumpRuntime
 
+    from compat import gc_threshold
+
+    gc_threshold(board.GC_THRESHOLD_BYTES)
     wdt = hal_pico.make_watchdog(board)
     hal = hal_pico.PicoHal(board, FileFlash("/pump"), wdt)
     rt = PumpRuntime(hal, serial=serial_number(hal_pico.unique_id()), build=build_info.BUILD_KIND)

@@ -73,8 +73,3 @@ def model(model_id):
 def flow_nl_day(dose_ng_day, conc_ug_ml):
     """Volume flow for a dose rate: nL/day = ng/day * 1000 / (mcg/mL), floored."""
     return dose_ng_day * NG_PER_UG // conc_ug_ml
-
-
-def dose_ng_day_for_flow(flow_nl_day_, conc_ug_ml):
-    """Dose rate (ng/day) that a given volume flow carries at a concentration, rounded."""
-    return (flow_nl_day_ * conc_ug_ml + 500) // NG_PER_UG

@@ -54,4 +54,8 @@ SAFE_MODE_PIN = const(22)    # GP22, pulled up; low at reset = stay in the REPL
 LINK = "usb"
 LOOP_PERIOD_MS = const(100)  # control tick (docs/design.md: board calls tick every 100 ms)
 WDT_TIMEOUT_MS = const(8000)  # RP2040 watchdog max is ~8.3 s (RP2040 datasheet 4.7)
-RX_MAX_PER_LOOP = const(512)  # bytes read per loop iteration at most (one frame is <= 1024)
+RX_MAX_PER_LOOP = const(512)  # bytes read per loop iteration at most (and never past one newline)
+# Collect once this much was allocated since the last collect (gc.threshold): a 15-min state save
+# allocates ~7 KB, so garbage stays well under the ~190 KB heap and allocations do not fail on
+# fragmentation (issue 9: a reply allocation failed on a full, fragmented heap on the board twin).
+GC_THRESHOLD_BYTES = const(16384)

@@ -332,6 +332,19 @@ def test_input_is_bounded_per_iteration(loop):
     assert [f for f in loop.tx.frames() if f.get("id") == 8]
 
 
+def test_a_burst_of_frames_is_answered_one_frame_per_iteration(loop):
+    """A host may queue many frames at once (issue 9: 500 `hello` with the host not reading).
+    Each iteration reads up to the end of one line and answers that frame only, so a burst never
+    builds one large reply buffer; the rest wait in the USB buffer for the next iterations.
+    Oracle: the frames' own byte lengths and ids (what was queued)."""
+    frames = [encode({"id": 20 + i, "cmd": "hello"}) for i in range(3)]
+    loop.rx.data += b"".join(frames)
+    for i, f in enumerate(frames):
+        assert loop.step() == len(f)
+        assert [x["id"] for x in loop.tx.frames() if "id" in x] == [20 + i]
+    assert loop.step() == 0
+
+
 def test_ctrl_c_bytes_are_data_not_an_interrupt(loop):
     loop.rx.data += b"\x03\x03garbage\n"
     loop.step()

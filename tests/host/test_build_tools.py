@@ -99,6 +99,35 @@ def test_verify_build_loads_mpy_in_micropython(fw_src, tmp_path):
     assert "FAILED to load core" in proc.stdout
 
 
+NATIVE_MPY = os.path.join(os.path.dirname(sys.executable), "micropython")
+
+
+@needs_mpy_cross
+@pytest.mark.skipif(not os.path.isfile(NATIVE_MPY), reason="native MicroPython missing: run `make venv`")
+def test_romfs_image_mounts_in_micropython_and_imports_the_modules_from_rom(fw_src, tmp_path):
+    """Oracle: MicroPython's own ROMFS reader (vfs.VfsRom, native 1.29), not the writer under test;
+    the expected value 2 is the fixture's arithmetic (compat.X + 1)."""
+    out = tmp_path / "build"
+    img = tmp_path / "fw.romfs"
+    proc = build(fw_src, out, "--romfs", str(img))
+    assert proc.returncode == 0, proc.stderr
+    script = tmp_path / "mount.py"
+    script.write_text(
+        "import os, sys, vfs\n"
+        "vfs.mount(vfs.VfsRom(open(sys.argv[1], 'rb').read()), '/rom')\n"
+        "sys.path[:] = ['/rom']\n"
+        "print(sorted(os.listdir('/rom')), os.listdir('/rom/boards'))\n"
+        "import core, build_info\n"
+        "print(core.f(), core.__file__, build_info.BUILD_KIND)\n"
+    )
+    run = subprocess.run([NATIVE_MPY, str(script), str(img)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    listing, result = run.stdout.splitlines()
+    # main.py runs from the filesystem, never from the image
+    assert listing == "['boards', 'build_info.py', 'compat.mpy', 'core.mpy', 'hal_board.mpy'] ['pico.mpy']"
+    assert result == "2 /rom/core.mpy test"
+
+
 def test_fwpath_prefers_repo_firmware_then_packaged_copy(tmp_path):
     sys.path.insert(0, os.path.join(REPO, "host"))
     try:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import battery
+from runprofile import examples
 
 EPOCH = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 T = st.integers(min_value=-(1 << 30), max_value=(1 << 30) - 1)   # the pump's small-int time range
@@ -19,7 +20,7 @@ def _dt(t_s):
 
 @pytest.mark.oracle("model")
 @given(T)
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 def test_civil_and_iso_match_datetime(t_s):
     d = _dt(t_s)
     assert battery.civil_from_t_s(t_s) == (d.year, d.month, d.day, d.hour, d.minute, d.second)
@@ -28,7 +29,7 @@ def test_civil_and_iso_match_datetime(t_s):
 
 @pytest.mark.oracle("model")
 @given(st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2057, 12, 31)))
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 def test_days_from_civil_matches_datetime(day):
     assert battery.days_from_civil(day.year, day.month, day.day) == (day - EPOCH.date()).days
 
@@ -45,7 +46,7 @@ def _add_months_oracle(d, months):
 
 @pytest.mark.oracle("model")
 @given(st.integers(min_value=0, max_value=(1 << 30) - 1 - 120 * 31 * 86400), st.integers(min_value=0, max_value=120))
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 def test_add_months_matches_a_datetime_clamped_month_step(t_s, months):
     want = _add_months_oracle(_dt(t_s), months)
     assert battery.add_months(t_s, months) == int((want - EPOCH).total_seconds())

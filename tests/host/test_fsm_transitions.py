@@ -14,6 +14,7 @@ for p in (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "host")):
 
 import fsm  # noqa: E402
 from pumpctl import fsm_model  # noqa: E402
+from runprofile import examples  # noqa: E402
 
 
 class Recorder:
@@ -68,7 +69,7 @@ step = st.tuples(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(step, max_size=60))
 def test_random_sequences_same_states(steps):
     fw, tr = _pair()

@@ -1,7 +1,5 @@
 """Hypothesis fuzz of the decoder and the link: random and mutated frames never raise out,
 and never reach dispatch unless valid and authorised (a forged or replayed frame changes nothing)."""
-import os
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,13 +8,12 @@ from auth import Keyring, login_mac, session_key, sign
 from compat import hexlify
 from link import Link
 from protocol import COMMANDS, MAX_LINE, Decoder, FrameError, canonical_json, encode
+from runprofile import examples
 
 KEY_C = b"clinician-key-0123456789abcdef!!"
 KEY_P = b"patient-key-0123456789abcdef!!!!"
 
-# make mutation runs every selected test per surviving mutant: a fifth of the examples there
-_SCALE = 5 if os.environ.get("HYPOTHESIS_STATEFUL") == "mutation" else 1
-FUZZ = settings(max_examples=150 // _SCALE, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 
 text_st = st.text(st.characters(max_codepoint=0x3FF), max_size=8)
 plain = st.recursive(
@@ -283,7 +280,7 @@ class _Pump:
         return (st["state"], st["daily_ng"], st["reservoir_nl"], st["conc_ug_ml"], canonical_json(pg))
 
 
-@settings(max_examples=40 // _SCALE, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(frame_st, max_size=5), mutation_st, st.binary(max_size=600), st.lists(st.integers(0, 9000), max_size=5))
 def test_random_mutated_and_replayed_frames_never_change_therapy(frames, muts, noise, cuts):
     pump = _Pump()

@@ -11,6 +11,7 @@ from delivery import Ledger
 from protocol import PumpError
 from hal_sim import SimHal
 from controller import Controller
+from runprofile import examples
 
 M20 = pm.model(20)
 
@@ -72,7 +73,7 @@ def normalise_or_none(prog, conc=2000):
 
 @pytest.mark.req("CORE-DAILY-TOTAL")
 @pytest.mark.oracle("fraction")
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(programmes(), st.integers(0, 86399), st.integers(1, 7200))
 def test_plan_integral_equals_fraction_reference(prog, a, width):
     norm = normalise_or_none(prog)
@@ -82,7 +83,7 @@ def test_plan_integral_equals_fraction_reference(prog, a, width):
     assert got == exact_ng(norm, a, a + width)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(programmes(), st.integers(0, 7 * 86400))
 def test_daily_total_is_the_integral_over_any_whole_day(prog, offset):
     norm = normalise_or_none(prog)
@@ -91,7 +92,7 @@ def test_daily_total_is_the_integral_over_any_whole_day(prog, offset):
     assert p.G(offset + 86400) - p.G(offset) == p.cycle
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(programmes(), st.lists(st.integers(1, 20000), min_size=1, max_size=40))
 def test_partitions_give_identical_state_and_volume_never_decreases(prog, chunks):
     norm = normalise_or_none(prog)
@@ -120,7 +121,7 @@ def test_partitions_give_identical_state_and_volume_never_decreases(prog, chunks
     assert run(chunks) == run([total])
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(programmes(), st.integers(1, 2000), st.lists(st.integers(1, 50000), min_size=1, max_size=10))
 def test_rebasing_anywhere_keeps_the_exact_volume(prog, conc, cuts):
     norm = normalise_or_none(prog, conc)

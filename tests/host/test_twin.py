@@ -258,3 +258,58 @@ def test_main_loop_starts_a_new_line_after_a_partial_usb_write():
     loop._write(f1)
     loop._write(f2)
     assert loop.tx.data == f1 + f2
+
+
+@pytest.mark.req("TWIN-USB-NOT-DRAINED")
+def test_a_torn_line_stays_torn_until_its_newline_is_written():
+    """On the unix port (the twin) a non-blocking write that can write nothing returns None
+    (io.RawIOBase); rp2's CDC returns 0 after its TX timeout. Either way the newline that ends a
+    torn line did not go out: the next frame is dropped whole, not glued to the torn piece (a
+    glued reply is lost by the host: HIL test_a_host_that_does_not_read... timed out on 'status'
+    after the host read again). The oracle is the byte stream: every complete line is a whole
+    frame."""
+    from types import SimpleNamespace
+
+    import main
+
+    class Tx:
+        def __init__(self, script):
+            self.script = list(script)   # per write: None (EAGAIN), 0, or how many bytes fit
+            self.data = b""
+
+        def write(self, b):
+            room = self.script.pop(0) if self.script else len(b)
+            if room is None:
+                return None
+            self.data += b[:room]
+            return min(room, len(b))
+
+    f1, f2, f3 = (b'{"id":%d,"ok":true,"res":{}}*00000000\n' % i for i in (1, 2, 3))
+    for blocked in (None, 0):
+        loop = main.PumpLoop(SimpleNamespace(ctl=SimpleNamespace(clock_offset_s=0)), None, None,
+                             Tx([10, blocked]), None, SimpleNamespace(RX_MAX_PER_LOOP=16, LOOP_PERIOD_MS=100))
+        loop._write(f1)     # torn after 10 bytes
+        loop._write(f2)     # its newline cannot go out: f2 dropped whole
+        loop._write(f3)     # host drains again: newline, then f3 whole
+        assert loop.tx.data == f1[:10] + b"\n" + f3, blocked
+
+
+@pytest.mark.req("TWIN-USB-NOT-DRAINED")
+def test_usb_relay_backlog_drops_whole_lines_only():
+    """The relay queues the twin's output for an endpoint that does not read; past its cap it
+    drops whole lines, never part of one (a torn line glues onto the next frame and the host
+    loses that frame too). Oracle: the lines that were queued (each one whole) and the cap."""
+    from pumpctl.twin.usbrelay import queue_whole_lines
+
+    lines = [b'{"id":%d,"ok":true,"res":{}}*%08X\n' % (i, i) for i in range(4000)]
+    out = bytearray(lines[0][7:])          # the endpoint already took 7 bytes of line 0
+    dropped = 0
+    for ln in lines[1:]:
+        dropped += queue_whole_lines(out, ln, cap=4096)
+        assert len(out) <= 4096 + len(ln)
+    kept = bytes(out).split(b"\n")
+    assert kept[-1] == b""
+    assert kept[0] + b"\n" == lines[0][7:]          # the line in progress went out whole
+    body = [k + b"\n" for k in kept[1:-1]]
+    assert body == lines[len(lines) - len(body):]    # a contiguous tail of whole lines
+    assert dropped == sum(map(len, lines[1:len(lines) - len(body)]))

@@ -11,6 +11,14 @@ Also writes build/build_info.py:
 
 The build directory is recreated from scratch each time. Exits non-zero if any
 module fails to compile (all errors are printed first).
+
+--romfs PATH also writes a ROMFS image (MicroPython >= 1.25 `vfs.VfsRom`, mpremote's own
+writer) of every module the board imports: the .mpy files and build_info.py, not main.py
+or boot.py (those run from the filesystem). A module imported from a .mpy file is copied
+into the heap; from a memory-mapped ROMFS its bytecode runs in place (issue 9, "Budgets";
+bench/native_romfs.py measures the difference). Deploy with `mpremote romfs deploy PATH`
+on a firmware with a ROMFS partition, and do not also copy the .mpy files to the
+filesystem: '' (the filesystem's root) comes before /rom on sys.path.
 """
 import argparse
 import os
@@ -109,14 +117,49 @@ def build(out_dir, kind, src_dir, extra_flags=()):
     )
 
 
+def romfs_modules(out_dir):
+    """(path inside the image, absolute path) of what goes into the ROMFS image, sorted."""
+    out = []
+    for root, _dirs, files in os.walk(out_dir):
+        for name in sorted(files):
+            rel = os.path.relpath(os.path.join(root, name), out_dir)
+            if name.endswith(".mpy") or rel == "build_info.py":
+                out.append((rel, os.path.join(root, name)))
+    return sorted(out)
+
+
+def romfs_image(out_dir, skip=()):
+    """The ROMFS image (bytes) of the build in out_dir, less the relative paths in `skip`."""
+    import contextlib
+    import io
+    import tempfile
+
+    from mpremote.romfs import make_romfs  # the writer `mpremote romfs build` uses
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, path in romfs_modules(out_dir):
+            if rel in skip:
+                continue
+            os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
+            shutil.copyfile(path, os.path.join(tmp, rel))
+        with contextlib.redirect_stdout(io.StringIO()):  # make_romfs prints the tree
+            return make_romfs(tmp, mpy_cross=False)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kind", default="test", help="test (default) or clinical")
     ap.add_argument("--out", default=os.path.join(REPO, "build"))
     ap.add_argument("--src", default=os.path.join(REPO, "firmware"))
     ap.add_argument("--mpy-cross-flags", default="", help="extra flags, e.g. '-march=armv6m' for @native code")
+    ap.add_argument("--romfs", metavar="PATH", help="also write a ROMFS image of the modules to PATH")
     args = ap.parse_args(argv)
     build(os.path.abspath(args.out), args.kind, os.path.abspath(args.src), args.mpy_cross_flags.split())
+    if args.romfs:
+        img = romfs_image(os.path.abspath(args.out))
+        with open(args.romfs, "wb") as f:
+            f.write(img)
+        print("romfs: %d modules -> %s (%d bytes)" % (len(romfs_modules(args.out)), args.romfs, len(img)))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@ machine (small derandomised profile), then the kill score per module and every s
 
     python tools/mutation/run.py [module ...]       e.g. alarms schedule (default: all but the board HAL)
     MUTANTS="clinical.x_limits__mutmut_* ..." python tools/mutation/run.py clinical   # only those mutants
+    KEEP=1 python tools/mutation/run.py              # incremental: keep the last run's verdicts
+                                                     # (mutmut re-runs changed functions only), then
+                                                     # re-check its survivors against today's tests
 
 Runs in a scratch copy (build/mutation/) so the worktree never holds mutmut's mutants/ tree and
 the repository's pyproject.toml stays free of tool config: the copy gets a setup.cfg [mutmut]
@@ -34,13 +37,21 @@ def _ensure_mutmut():
                                "-r", os.path.join(REPO, "tools", "mutation", "requirements.txt")])
 
 
-def _sync():
+def _sync(keep=False):
     """The copy puts the flat firmware modules in src/ (mutmut keys them by their path below src/,
     i.e. exactly the names the tests import: `alarms`, not `firmware.alarms`) and has no firmware/,
-    so the tests' sys.path entry for it is inert and the mutated modules are the ones imported."""
+    so the tests' sys.path entry for it is inert and the mutated modules are the ones imported.
+    keep: leave mutants/ (mutmut's verdicts and stats) and refresh the rest; copytree keeps the
+    files' mtimes, which is how mutmut tells a changed module from an unchanged one."""
     if os.path.isdir(SCRATCH):
-        shutil.rmtree(SCRATCH)
-    os.makedirs(SCRATCH)
+        for name in os.listdir(SCRATCH):
+            if not (keep and name == "mutants"):
+                path = os.path.join(SCRATCH, name)
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
+    os.makedirs(SCRATCH, exist_ok=True)
     ign = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     for d in ("tests", "host"):
         shutil.copytree(os.path.join(REPO, d), os.path.join(SCRATCH, d), ignore=ign)
@@ -58,18 +69,56 @@ def _setup_cfg(modules):
                 "pytest_add_cli_args=\n    -p\n    no:cacheprovider\n    -q\n" % (only, sel))
 
 
+# mutmut exit codes that count as detected: a test failed (1; 3 pytest internal error), or the
+# mutant made the tests hang past their time limit (36, 24/-24/152 SIGXCPU, 255): mutmut's own score
+# counts timeouts with the kills.
+DETECTED = (1, 3, 36, 24, -24, 152, 255)
+
+
+def documented_equivalent():
+    """Mutant keys docs/mutation/*.md lists as equivalent (first cell of a table row)."""
+    import re
+
+    keys = set()
+    folder = os.path.join(REPO, "docs", "mutation")
+    row = re.compile(r"^\|\s*`?([A-Za-z_][\w.\u01c1]*__mutmut_\d+)`?\s*\|")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        if name.endswith(".md"):
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                keys.update(m.group(1) for m in map(row.match, f) if m)
+    return keys
+
+
+def _not_killed():
+    """Mutant keys the kept verdicts do not count as detected (survived, no tests, unrun)."""
+    out = []
+    base = os.path.join(SCRATCH, "mutants", "src")
+    for root, _dirs, files in os.walk(base):
+        for name in files:
+            if name.endswith(".py.meta"):
+                with open(os.path.join(root, name)) as f:
+                    codes = json.load(f)["exit_code_by_key"]
+                out += [k for k, v in codes.items() if v not in DETECTED]
+    return sorted(out)
+
+
 def main(argv):
     mods = argv or sorted(n[:-3] for n in os.listdir(os.path.join(REPO, "firmware"))
                           if n.endswith(".py") and n not in EXCLUDE)
     _ensure_mutmut()
-    _sync()
+    keep = os.environ.get("KEEP") == "1" and os.path.isdir(os.path.join(SCRATCH, "mutants"))
+    _sync(keep)
     _setup_cfg(mods)
     env = dict(os.environ, HYPOTHESIS_STATEFUL="mutation", CI="1", PYTHONDONTWRITEBYTECODE="1")
     mutmut = [sys.executable, "-m", "mutmut"]
     t0 = time.time()
     only = os.environ.get("MUTANTS", "").split()   # names or globs: re-check chosen survivors quickly
-    rc = subprocess.call(["nice", "-n", "19"] + mutmut + ["run", "--max-children", os.environ.get("MUTATION_JOBS", "2")]
-                         + only, cwd=SCRATCH, env=env)
+    run = ["nice", "-n", "19"] + mutmut + ["run", "--max-children", os.environ.get("MUTATION_JOBS", "2")]
+    if keep and not only:
+        rc = subprocess.call(run, cwd=SCRATCH, env=env)          # changed functions' mutants
+        only = _not_killed()                                      # then the survivors, again
+        print("mutation: re-checking %d mutants the kept verdicts did not count as killed" % len(only))
+    rc = subprocess.call(run + only, cwd=SCRATCH, env=env) if (only or not keep) else 0
     wall = time.time() - t0
     if rc:
         print("mutation: mutmut run exited %d" % rc)
@@ -88,22 +137,28 @@ def main(argv):
         mod = name.split(".")[0]
         d = per.setdefault(mod, {})
         d[status] = d.get(status, 0) + 1
-        if status in ("survived", "no tests", "timeout", "suspicious"):
+        if status in ("survived", "no tests", "suspicious", "not checked"):
             survivors.append((name.strip(), status))
     print("mutation score (mutmut, %s, %.0f s wall, %.0f s CPU in the mutant runs):"
           % (", ".join(TESTS), wall, cpu.children_user + cpu.children_system))
     tk = tt = 0
     for mod in sorted(per):
         d = per[mod]
-        k = d.get("killed", 0)
+        k = d.get("killed", 0) + d.get("timeout", 0)
         t = sum(d.values()) - d.get("skipped", 0)
         tk += k
         tt += t
         print("  %-16s %4d mutants  %4d killed  %5.1f %%   %s" % (mod, t, k, 100.0 * k / t if t else 0, d))
     print("  %-16s %4d mutants  %4d killed  %5.1f %%" % ("total", tt, tk, 100.0 * tk / tt if tt else 0))
-    print("survivors (%d): list each in docs/verification.md with why it is equivalent, or add a test" % len(survivors))
-    for n, s in survivors:
-        print("  %s  %s" % (s, n))
+    equiv = documented_equivalent()
+    listed = [(n, st) for n, st in survivors if n in equiv]
+    missing = [(n, st) for n, st in survivors if n not in equiv]
+    ne = tt - len(listed)
+    print("  non-equivalent: %d killed of %d (%d survivors documented as equivalent in docs/mutation/): %.1f %%"
+          % (tk, ne, len(listed), 100.0 * tk / ne if ne else 0))
+    print("survivors not documented as equivalent (%d): add a test or a row in docs/mutation/" % len(missing))
+    for n, st in missing:
+        print("  %s  %s" % (st, n))
     stats = os.path.join(SCRATCH, "mutants", "mutmut-cicd-stats.json")
     if os.path.exists(stats):
         with open(stats) as f:

@@ -8,7 +8,7 @@ resets and power cuts, serves its USB CDC line, and reads the plant's truth.
     twin.stop()
 
 USB CDC: the interpreter's stdin/stdout are the slave of a pty (raw) whose master this process
-holds; a relay copies bytes between it and the user-facing endpoints (a second pty, printed as
+holds; a relay (usbrelay.py) copies bytes between it and the user-facing endpoints (a second pty, printed as
 `pty: /dev/pts/N`, and TCP `socket://host:port`), so host tools open the twin as they open a
 /dev/ttyACM0 or the emulator. `usb_hold(True)` stops draining the twin's side (a host that does
 not read). The relay keeps its endpoints across twin resets (a real board's port re-enumerates).
@@ -20,23 +20,20 @@ twin.stderr.
 """
 import json
 import os
-import selectors
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import tty
 
 from pumpctl.twin import config
+from pumpctl.twin.usbrelay import UsbRelay
 
 BOARD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "board")
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 PWRON_RESET = 1
 WDT_RESET = 3
 UNIX_2024 = 1704067200  # pump epoch (docs/design.md) in unix seconds
-OUT_CAP = 64 * 1024
 
 
 class TwinError(RuntimeError):
@@ -112,9 +109,7 @@ class Twin:
         self.exits = []       # (kind, detail) per finished boot: ("reset", "wdt"), ("cut", n), ("killed", sig)
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._hold = False
-        self._clients = {}
-        self._twin_out = bytearray()
+        self._usb = None
         os.makedirs(os.path.join(self.state, "plant"), exist_ok=True)
         self.image = os.path.join(self.state, "flash.img")
         self.csv_path = os.path.join(self.state, "plant", "strokes.csv")
@@ -163,43 +158,14 @@ class Twin:
         self._open_usb()
         self._ctl_fd = os.open(self.fifo, os.O_RDWR | os.O_NONBLOCK)
         self._boot()
-        self._relay_thread = threading.Thread(target=self._relay, name="twin-usb", daemon=True)
-        self._relay_thread.start()
+        self._usb.start()
         self._sup_thread = threading.Thread(target=self._supervise, name="twin-supervisor", daemon=True)
         self._sup_thread.start()
         return self
 
     def _open_usb(self):
-        m, s = os.openpty()
-        tty.setraw(s)
-        os.set_blocking(m, False)
-        # The twin's stdin/stdout share this non-blocking description: a write to a host that
-        # does not read returns None and the bytes are dropped (rp2's CDC drops them after its
-        # TX timeout) instead of blocking the firmware's loop forever.
-        os.set_blocking(s, False)
-        self._usb_master, self._usb_slave = m, s
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(m, selectors.EVENT_READ, "twin")
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        if not self.no_pty:
-            um, us = os.openpty()
-            tty.setraw(us)
-            os.set_blocking(um, False)
-            self._user_master, self._user_slave = um, us
-            self.pty_path = os.ttyname(us)
-            self._clients[um] = ("pty", None, bytearray())
-            self._sel.register(um, selectors.EVENT_READ, "client")
-        if not self.no_tcp:
-            ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            ls.bind((self.host, self.port))
-            ls.listen(8)
-            ls.setblocking(False)
-            self._listen = ls
-            self.tcp_url = "socket://%s:%d" % ls.getsockname()[:2]
-            self._sel.register(ls, selectors.EVENT_READ, "listen")
+        self._usb = UsbRelay(pty=not self.no_pty, tcp=not self.no_tcp, host=self.host, port=self.port)
+        self.pty_path, self.tcp_url = self._usb.pty_path, self._usb.tcp_url
 
     def _boot_config(self):
         truth = self.truth()
@@ -236,7 +202,7 @@ class Twin:
         with open(os.path.join(self.state, "twin.stderr"), "ab") as err:
             self.proc = subprocess.Popen(
                 [self._exe, "-X", "heapsize=%dw" % self.heap_bytes, os.path.join(BOARD_DIR, "twin_boot.py"), path],
-                stdin=self._usb_slave, stdout=self._usb_slave, stderr=err, close_fds=True,
+                stdin=self._usb.twin_slave, stdout=self._usb.twin_slave, stderr=err, close_fds=True,
                 env=dict(os.environ, MICROPYPATH=""), start_new_session=True)
         self.boots += 1
         self.log("boot %d (pid %d, reset cause %s, speed x%g)" % (self.boots, self.proc.pid,
@@ -312,28 +278,17 @@ class Twin:
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
-        for t in (getattr(self, "_relay_thread", None), getattr(self, "_sup_thread", None)):
-            if t is not None:
-                t.join(5)
-        for fd in ("_usb_master", "_usb_slave", "_user_master", "_user_slave", "_wake_r", "_wake_w", "_ctl_fd"):
-            v = getattr(self, fd, None)
-            if v is not None:
-                try:
-                    os.close(v)
-                except OSError:
-                    pass
-                setattr(self, fd, None)
-        for fd, (_n, sock, _b) in list(self._clients.items()):
-            if sock is not None:
-                sock.close()
-        self._clients.clear()
-        if getattr(self, "_listen", None) is not None:
-            self._listen.close()
-            self._listen = None
+        if getattr(self, "_usb", None) is not None:
+            self._usb.close()
+        t = getattr(self, "_sup_thread", None)
+        if t is not None:
+            t.join(5)
+        if self._ctl_fd is not None:
+            try:
+                os.close(self._ctl_fd)
+            except OSError:
+                pass
+            self._ctl_fd = None
 
     def __enter__(self):
         return self.start()
@@ -348,8 +303,7 @@ class Twin:
 
     def usb_hold(self, hold):
         """True: stop reading the twin's USB output (a host that does not drain the port)."""
-        self._hold = bool(hold)
-        os.write(self._wake_w, b"x")
+        self._usb.set_hold(hold)
 
     def _records(self):
         with open(self.log_path, "rb") as f:
@@ -466,87 +420,6 @@ class Twin:
                 return lt
             time.sleep(0.05)
         return None
-
-    # ---- USB relay ---------------------------------------------------------------------------
-    def _relay(self):
-        while not self._stop.is_set():
-            try:
-                events = self._sel.select(0.5)
-            except (OSError, ValueError):
-                return
-            for key, _mask in events:
-                what = key.data
-                if what == "wake":
-                    try:
-                        os.read(self._wake_r, 4096)
-                    except OSError:
-                        pass
-                elif what == "twin":
-                    if self._hold:
-                        continue
-                    try:
-                        data = os.read(self._usb_master, 65536)
-                    except (BlockingIOError, OSError):
-                        continue
-                    for fd in list(self._clients):
-                        self._send(fd, data)
-                elif what == "listen":
-                    try:
-                        sock, addr = self._listen.accept()
-                    except OSError:
-                        continue
-                    sock.setblocking(False)
-                    self._clients[sock.fileno()] = ("tcp %s:%d" % addr[:2], sock, bytearray())
-                    self._sel.register(sock, selectors.EVENT_READ, "client")
-                else:
-                    self._from_client(key.fd)
-            self._update_hold()
-
-    def _update_hold(self):
-        if self._usb_master is None:
-            return
-        registered = self._usb_master in self._sel.get_map()
-        if self._hold and registered:
-            self._sel.unregister(self._usb_master)
-        elif not self._hold and not registered:
-            self._sel.register(self._usb_master, selectors.EVENT_READ, "twin")
-
-    def _from_client(self, fd):
-        name, sock, _buf = self._clients.get(fd, (None, None, None))
-        if name is None:
-            return
-        try:
-            data = sock.recv(65536) if sock is not None else os.read(fd, 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b"" if sock is not None else None
-        if data is None:
-            return
-        if not data:
-            if sock is not None:
-                self._sel.unregister(fd)
-                self._clients.pop(fd, None)
-                sock.close()
-            return
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(self._usb_master, view)
-                view = view[n:]
-            except BlockingIOError:
-                time.sleep(0.001)
-
-    def _send(self, fd, data):
-        name, sock, _buf = self._clients[fd]
-        try:
-            if sock is not None:
-                sock.send(data)
-            else:
-                os.write(fd, data)
-        except (BlockingIOError, OSError):
-            pass   # that reader is not reading: drop (as the emulator's pty does)
-
 
 def serve(opts, out=None):
     """`pumpctl emulate --runtime twin`: run the twin until SIGINT/SIGTERM; prints pty and tcp."""

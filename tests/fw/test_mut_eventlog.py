@@ -32,3 +32,30 @@ def test_read_from_before_the_oldest_entry_starts_at_the_oldest():
     assert fl.reads == 3, fl.reads
     assert log.read(99, 0) == [] and log.read(0, 0) == []
     assert eventlog.EventLog(MemoryFlash(), capacity=8).read(0, 5) == []
+
+
+def test_discard_after_walks_only_the_kept_ring_and_reports_a_flash_failure():
+    """discard_after(seq) (docs: "Invalidate every record newer than seq ... Returns how many, or -1
+    if a flash write failed"): after a wrap (capacity 8, seqs 93..100 kept) discarding everything
+    after 0 zeroes the 8 kept records in 8 reads; a negative seq means the same as 0."""
+    fl = CountingFlash()
+    log = eventlog.EventLog(fl, capacity=8)
+    for i in range(100):
+        log.append(1000 + i, 4, i, 0)
+    fl.reads = 0
+    assert log.discard_after(0) == 8 and fl.reads == 8, fl.reads
+    assert (log.first_seq, log.last_seq) == (0, 0) and log.read(0, 24) == []
+    again = eventlog.EventLog(fl, capacity=8)
+    assert (again.first_seq, again.last_seq) == (0, 0)
+    # a negative seq is 0: every record goes
+    log2 = eventlog.EventLog(MemoryFlash(), capacity=8)
+    for i in range(5):
+        log2.append(1000 + i, 4, i, 0)
+    assert log2.discard_after(-3) == 5 and (log2.first_seq, log2.last_seq) == (0, 0)
+    # a failed write: -1, nothing else changed
+    fl3 = MemoryFlash()
+    log3 = eventlog.EventLog(fl3, capacity=8)
+    for i in range(5):
+        log3.append(1000 + i, 4, i, 0)
+    fl3.fail_writes = 1
+    assert log3.discard_after(2) == -1 and log3.last_seq == 5

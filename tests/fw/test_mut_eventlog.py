@@ -59,3 +59,16 @@ def test_discard_after_walks_only_the_kept_ring_and_reports_a_flash_failure():
         log3.append(1000 + i, 4, i, 0)
     fl3.fail_writes = 1
     assert log3.discard_after(2) == -1 and log3.last_seq == 5
+
+
+def test_unpack_reads_a_record_at_offset_0_by_default_and_refuses_a_short_one():
+    """Record layout (docs/verification.md: 24-byte records, CRC-32 over the first 20): the
+    whole file's first slot unpacks without an offset; a blob shorter than one record is None."""
+    fl = MemoryFlash()
+    log = eventlog.EventLog(fl, capacity=8)
+    log.append(1234, 4, 5, 6)          # seq 1, in slot 1
+    raw = fl.read("events")
+    rec = raw[24:48]
+    assert eventlog.unpack(rec) == (1, 1234, 4, 5, 6)
+    assert eventlog.unpack(raw, 24) == (1, 1234, 4, 5, 6)
+    assert eventlog.unpack(rec[:23]) is None and eventlog.unpack(b"") is None

@@ -45,7 +45,6 @@ class Link:
         self.build = build
         self.decoder = Decoder()
         self.event_seq = 0
-        self.counts = {"frames": 0, "errors": 0}
 
     def feed(self, data):
         """Bytes from the serial line -> reply frames to write back (b"" if none)."""
@@ -61,9 +60,7 @@ class Link:
 
     def handle(self, item):
         """One decoded item (frame dict or FrameError) -> reply dict."""
-        self.counts["frames"] += 1
         if isinstance(item, FrameError):
-            self.counts["errors"] += 1
             return reply_err(None, item.code, item.detail)
         req_id = item.get("id")
         if not _valid_id(req_id):
@@ -71,10 +68,8 @@ class Link:
         try:
             return reply_ok(req_id, self._handle(item, req_id))
         except PumpError as e:
-            self.counts["errors"] += 1
             return reply_err(req_id, e.code, e.detail)
         except Exception as e:  # a firmware bug must not kill the link
-            self.counts["errors"] += 1
             return reply_err(req_id, "E_INTERNAL", type(e).__name__)
 
     def _fields(self, frame, req_id):

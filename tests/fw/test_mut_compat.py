@@ -48,3 +48,19 @@ def test_consteq_compares_every_byte_and_the_length():
         assert not consteq(a, other), i
     assert not consteq(a, a[:-1]) and not consteq(a[:-1], a)
     assert not consteq(b"\x01", b"\x00") and not consteq(b"\x00", b"\x80")
+
+
+def test_gc_threshold_sets_micropythons_threshold_and_is_a_no_op_on_cpython():
+    """main.py sets an allocation threshold on the board (MicroPython `gc.threshold(bytes)`);
+    CPython has no such call (reference counting), so there it must do nothing."""
+    import gc
+    if compat.IS_MICROPYTHON:
+        old = gc.threshold()
+        try:
+            compat.gc_threshold(4096)
+            assert gc.threshold() == 4096, gc.threshold()
+        finally:
+            gc.threshold(old)
+    else:
+        assert not hasattr(gc, "threshold")
+        assert compat.gc_threshold(4096) is None

@@ -48,3 +48,39 @@ def test_role_and_login_argument_refusals_name_the_fault():
     r = one(link2, {"id": 4, "cmd": "sim_warp", "args": {"seconds": 1}})
     assert r["err"]["code"] == "E_TEST_BUILD_ONLY" and r["err"]["msg"] == "sim_warp", r
     assert disp.calls == []
+
+
+def test_id_zero_is_a_valid_request_id_and_a_login_reply_names_the_idle_timeout():
+    """docs/protocol.md "Messages": `id` is an int 0..2^30-1, echoed in the reply; `auth` answers
+    {"idle_timeout_s": 600, "role": ...} (its captured example: a session ends after 600 s idle)."""
+    link, disp, _ = make()
+    r = one(link, {"id": 0, "cmd": "status", "args": {}})
+    assert r["id"] == 0 and r["ok"] is True, r
+    r = one(link, {"id": (1 << 30) - 1, "cmd": "status", "args": {}})
+    assert r["id"] == (1 << 30) - 1 and r["ok"] is True, r
+    h = Host(link)
+    r = h.login("clinician", KEY_C)
+    assert r["res"] == {"role": "clinician", "idle_timeout_s": 600}, r
+
+
+def test_wrong_role_names_every_permitted_role():
+    """docs/protocol.md role table: log_read is for clinician, service; a patient session is told so."""
+    from test_link import KEY_P
+    link, disp, _ = make()
+    h = Host(link)
+    assert h.login("patient", KEY_P)["ok"]
+    r = h.req("log_read", {})
+    assert r["err"]["msg"] == "log_read needs role clinician/service, session is patient", r
+    assert disp.calls == []
+
+
+def test_a_handler_fault_is_e_internal_naming_the_exception_type():
+    """docs/protocol.md: E_INTERNAL (9) is "unexpected firmware fault ... (a bug; report it)"; the
+    msg names the exception's type for that report (test_link's dispatch raises KeyError on
+    alarms_test), and the link answers on."""
+    link, disp, _ = make()
+    h = Host(link)
+    assert h.login("clinician", KEY_C)["ok"]
+    r = h.req("alarms_test", {})
+    assert r["err"] == {"code": "E_INTERNAL", "n": 9, "msg": "KeyError"}, r
+    assert h.req("status", {})["ok"]

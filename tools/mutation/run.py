@@ -7,7 +7,7 @@ machine (small derandomised profile), then the kill score per module and every s
                                                      # (mutmut re-runs changed functions only), then
                                                      # re-check its survivors against today's tests
 
-Runs in a scratch copy (build/mutation/) so the worktree never holds mutmut's mutants/ tree and
+Runs in a scratch copy (.mutation/, not below build/, which `make firmware` recreates) so the worktree never holds mutmut's mutants/ tree and
 the repository's pyproject.toml stays free of tool config: the copy gets a setup.cfg [mutmut]
 section. The flat-directory pitfall (anchor-patterns 4.1) does not bite: tests/conftest.py derives
 firmware/ from its own __file__, so inside mutants/ the tests import the MUTATED firmware.
@@ -22,7 +22,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRATCH = os.path.join(REPO, "build", "mutation")
+# Not below build/: `make firmware` recreates build/ from scratch (and `make test` builds).
+SCRATCH = os.path.join(REPO, ".mutation")
 EXCLUDE = ("hal_pico.py", "main.py")          # board-only code (and firmware/boards/)
 TESTS = ["tests/fw", "tests/host/test_stateful_pump.py", "tests/host/test_powerloss_enum.py",
          "tests/host/test_schedule_props.py", "tests/host/test_protocol_fuzz.py", "tests/host/test_fsm_transitions.py",

@@ -34,6 +34,33 @@ def log_since(ctl, seq):
         s = page[-1][0] + 1
     return out
 
+def cont(ng):
+    """A continuous programme of ng per day."""
+    return {"mode": "continuous", "dose_ng_day": ng}
+
+
+def stage(ctl, prog, **extra):
+    return cmd(ctl, "programme_stage", programme=prog, **extra)
+
+
+def commit(ctl, prog, **extra):
+    """Stage then commit with the staged hash (extra: confirm_ratio, override_reason)."""
+    st = stage(ctl, prog, **extra)
+    return cmd(ctl, "programme_commit", hash=st["hash"])
+
+
+class CountingRandom:
+    """Deterministic stand-in for hal.random_bytes: call n gives bytes (n * mult + i) & 0xFF."""
+
+    def __init__(self, mult=37):
+        self.n = 0
+        self.mult = mult
+
+    def __call__(self, n):
+        self.n += 1
+        return bytes(((self.n * self.mult + i) & 0xFF) for i in range(n))
+
+
 def programme(ctl, prog):
     st = cmd(ctl, "programme_stage", programme=prog)
     return cmd(ctl, "programme_commit", hash=st["hash"])

@@ -3,20 +3,11 @@ import auth
 from auth import Auth, Keyring, frame_mac, login_mac, session_key, sign
 from compat import hexlify, hmac_sha256
 from protocol import PumpError
+from pumpkit import CountingRandom
 
 KEY_C = b"clinician-key-0123456789abcdef!!"
 KEY_P = b"patient-key-0123456789abcdef!!!!"
-
-
-class Counter:
-    """Deterministic stand-in for hal.random_bytes."""
-
-    def __init__(self):
-        self.n = 0
-
-    def __call__(self, n):
-        self.n += 1
-        return bytes(((self.n * 37 + i) & 0xFF) for i in range(n))
+Counter = CountingRandom   # tests/fw/pumpkit.py
 
 
 def _raises(code, fn, *args):

@@ -1,5 +1,5 @@
 """Pump-side clinical guardrails from the labeling (issue 5): profile, ranges, titration, refill, 2x, overrides."""
-from pumpkit import make_pump, warp, cmd, refill, programme, raises, DAY
+from pumpkit import cont, stage, commit, make_pump, warp, cmd, refill, programme, raises, DAY
 from controller import Controller
 import clinical
 
@@ -40,8 +40,6 @@ SPINAL = {"indication": "spinal", "age_group": "adult"}
 CEREBRAL = {"indication": "cerebral", "age_group": "adult"}
 
 
-def cont(ng):
-    return {"mode": "continuous", "dose_ng_day": ng}
 
 
 def setup(profile, first_ng=100000, conc=500, build="test", **first_args):
@@ -56,13 +54,8 @@ def setup(profile, first_ng=100000, conc=500, build="test", **first_args):
     return hal, ctl
 
 
-def stage(ctl, prog, **extra):
-    return cmd(ctl, "programme_stage", programme=prog, **extra)
 
 
-def commit(ctl, prog, **extra):
-    st = stage(ctl, prog, **extra)
-    return cmd(ctl, "programme_commit", hash=st["hash"])
 
 
 def log_names(ctl):

@@ -7,7 +7,7 @@ time windows of requirements.toml (REFILL-WINDOW "within 4 h", WITHDRAWAL-RESTOR
 30 days") and docs/protocol.md ("`msg` says what exactly was wrong": the figures it names are
 the ones the test set up).
 """
-from pumpkit import make_pump, warp, cmd, refill, raises, log_since, DAY
+from pumpkit import make_pump, warp, cmd, refill, raises, log_since, DAY, cont, stage, commit
 import clinical
 
 REQS = {
@@ -27,18 +27,10 @@ SPINAL = {"indication": "spinal", "age_group": "adult"}
 CEREBRAL = {"indication": "cerebral", "age_group": "adult"}
 
 
-def cont(ng):
-    return {"mode": "continuous", "dose_ng_day": ng}
 
 
-def stage(ctl, prog, **extra):
-    return cmd(ctl, "programme_stage", programme=prog, **extra)
 
 
-def commit(ctl, prog, **extra):
-    st = stage(ctl, prog, **extra)
-    cmd(ctl, "programme_commit", hash=st["hash"])
-    return st
 
 
 def pump(profile, first, conc=500):

@@ -15,7 +15,7 @@ import protocol
 from auth import Auth, Keyring
 from flash import FileFlash, MemoryFlash
 from protocol import FrameError, PumpError
-from pumpkit import tmpdir, rmtree
+from pumpkit import CountingRandom, tmpdir, rmtree
 
 KEY_C = b"clinician-key-0123456789abcdef!!"
 KEY_P = b"patient-key-0123456789abcdef!!!!"
@@ -53,13 +53,7 @@ def test_link_answers_a_wrong_crc_with_the_expected_crc():
                                                          "msg": "expected 54E46EE5"}}], replies
 
 
-class Counter:
-    def __init__(self):
-        self.n = 0
-
-    def __call__(self, n):
-        self.n += 1
-        return bytes(((self.n * 37 + i) & 0xFF) for i in range(n))
+Counter = CountingRandom   # tests/fw/pumpkit.py
 
 
 def _code(fn, *args):

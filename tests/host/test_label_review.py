@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fw"))
 
-from pumpkit import make_pump, warp, cmd, refill  # noqa: E402  (tests/fw helpers)
+from pumpkit import make_pump, warp, cmd, refill, cont, stage, commit  # noqa: E402  (tests/fw helpers)
 from protocol import PumpError  # noqa: E402
 from pumpctl.clinical import assistants as A  # noqa: E402
 from pumpctl.clinical import druglib  # noqa: E402
@@ -70,17 +70,10 @@ LIB = druglib.load()
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def cont(ng):
-    return {"mode": "continuous", "dose_ng_day": ng}
 
 
-def stage(ctl, prog, **extra):
-    return cmd(ctl, "programme_stage", programme=prog, **extra)
 
 
-def commit(ctl, prog, **extra):
-    st = stage(ctl, prog, **extra)
-    return cmd(ctl, "programme_commit", hash=st["hash"])
 
 
 def refused(fn, *a, **k):

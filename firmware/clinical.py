@@ -74,44 +74,29 @@ PHASES = ("titration", "maintenance")
 RISK_FLAGS = ("t6_or_above", "communication", "withdrawal_history")
 
 
-def _int_or_none(p, key, lo, hi):
-    v = p.get(key)
-    if v is None:
-        return None
-    if type(v) is not int or v < lo or v > hi:
-        raise PumpError("E_BAD_ARGS", "profile '%s' must be an integer %d..%d" % (key, lo, hi))
-    return v
-
-
 def validate_profile(profile):
-    """Normalised copy of a patient profile, or PumpError E_BAD_ARGS."""
-    ind = profile.get("indication")
-    if ind not in RULES:
-        raise PumpError("E_BAD_ARGS", "indication must be one of spinal, cerebral, paediatric, paediatric_u12")
+    """Normalised copy of a patient profile, or PumpError E_BAD_ARGS. argspec (PROFILE) has
+    already checked every field's type, enum and range; what is left are the rules that tie
+    fields together."""
+    ind = profile["indication"]
     age = profile.get("age_group", "adult" if ind in ("spinal", "cerebral") else None)
-    if age not in AGE_GROUPS:
-        raise PumpError("E_BAD_ARGS", "age_group must be one of adult, 12-17, 4-11, under_4")
+    if age is None:
+        raise PumpError("E_BAD_ARGS", "age_group is required for %s (one of 12-17, 4-11, under_4)" % ind)
     if ind not in AGE_GROUPS[age]:
         raise PumpError("E_BAD_ARGS", "indication %s does not fit age group %s" % (ind, age))
-    phase = profile.get("phase", "titration")
-    if phase not in PHASES:
-        raise PumpError("E_BAD_ARGS", "phase must be titration or maintenance")
     risk = profile.get("risk", [])
-    if type(risk) is not list:
-        raise PumpError("E_BAD_ARGS", "risk must be a list")
-    for r in risk:
-        if r not in RISK_FLAGS:
-            raise PumpError("E_BAD_ARGS", "risk flag %r: one of t6_or_above, communication, withdrawal_history" % r)
-    out = {"indication": ind, "age_group": age, "phase": phase,
+    out = {"indication": ind, "age_group": age, "phase": profile.get("phase", "titration"),
            "risk": [r for r in RISK_FLAGS if r in risk]}
-    implant = _int_or_none(profile, "implant_t_s", -(1 << 30), 1 << 30)
-    if implant is not None:
-        out["implant_t_s"] = implant
-    lo = RULES[ind][0]
+    if profile.get("implant_t_s") is not None:
+        out["implant_t_s"] = profile["implant_t_s"]
     # label: the initial daily dose is the positive screening dose (<= 100 mcg) doubled at most,
     # and after a drug holiday "baclofen inj may be restarted at the initial continuous infusion dose"
-    init = _int_or_none(profile, "initial_ng_day", lo, INITIAL_MAX_NG_DAY)
+    init = profile.get("initial_ng_day")
     if init is not None:
+        lo = RULES[ind][0]
+        if init < lo:
+            raise PumpError("E_BAD_ARGS", "profile 'initial_ng_day' must be an integer %d..%d"
+                            % (lo, INITIAL_MAX_NG_DAY))
         out["initial_ng_day"] = init
     return out
 

@@ -1,6 +1,5 @@
 """Command handlers for alarms, log, clock, settings, profile, provisioning and simulation."""
 from protocol import PumpError
-import pumpmodel as pm
 from alarms import CATALOGUE
 from eventlog import NAMES as LOG_NAMES, ROLE_IDS, SETTING_IDS, SETTINGS
 from commands import _int, LOG_PAGE
@@ -128,23 +127,14 @@ def settings_get(ctl, args, t):
 
 
 def settings_set(ctl, args, t):
+    # argspec has checked every argument's type and range (low_res_nl: E_THRESHOLD_RANGE)
     s = dict(ctl.settings)
-    if "low_res_nl" in args:
-        v = args["low_res_nl"]
-        if type(v) is not int or v < pm.LOW_RES_MIN_NL or v > pm.LOW_RES_MAX_NL:
-            raise PumpError("E_THRESHOLD_RANGE", "low-reservoir threshold 500000..5000000 nL (0.5-5.0 mL)")
-        s["low_res_nl"] = v
-    if "catheter_nl" in args:
-        s["catheter_nl"] = _int(args, "catheter_nl", 0, pm.CATHETER_MAX_NL)
-    for k, hi in (("pb_dose_ng", pm.DOSE_MAX_NG_DAY // 4), ("pb_duration_min", 120),
-                  ("pb_lockout_min", 1440), ("pb_max_24h", 24)):
+    for k in ("low_res_nl", "catheter_nl", "pb_dose_ng", "pb_duration_min", "pb_lockout_min", "pb_max_24h"):
         if k in args:
-            s[k] = _int(args, k, 0 if k != "pb_duration_min" else 1, hi)
+            s[k] = args[k]
     if s["pb_dose_ng"] > 0 and s["pb_max_24h"] > 0:
         clinical.check_patient_bolus_settings(ctl, s["pb_dose_ng"], s["pb_max_24h"])
     offset = args.get("utc_offset_s")
-    if offset is not None:
-        offset = _int(args, "utc_offset_s", -14 * 3600, 14 * 3600)
     ctl.settings = s
     if offset is not None and offset != ctl.ledger.utc_offset_s:
         ctl.ledger.rebase(t, utc_offset_s=offset)
@@ -167,11 +157,7 @@ def profile_get(ctl, args, t):
 
 
 def profile_set(ctl, args, t):
-    prof = args.get("profile")
-    if type(prof) is not dict:
-        raise PumpError("E_BAD_ARGS", "profile must be an object")
-    if hasattr(clinical, "validate_profile"):
-        prof = clinical.validate_profile(prof)
+    prof = clinical.validate_profile(args["profile"])   # argspec: an object of known fields
     ctl.profile = prof
     ctl._now = t
     ctl._log("profile", clinical.INDICATION_IDS.get(prof.get("indication") or "", 0),

@@ -1,0 +1,57 @@
+"""Replies and side effects the mutation run found unchecked (issue 8, docs/mutation/): the
+documented default of alarms_silence, the buzzer going quiet on a silence, the `state` key of
+stop/resume replies, a clock step moving a running bolus with the clock, and the bridge's end
+announced as `bolus_finished` of kind `bridge`. Oracles: docs/protocol.md's argument table
+(duration_min default 60 min) and reply examples, and the bridge arithmetic of test_bolus_bridge
+(120960 s)."""
+from pumpkit import ready_pump, cmd, warp, DAY
+
+REQS = {
+    "test_silence_defaults_to_60_minutes_and_turns_the_buzzer_off": ["ALM-LATCH-SILENCE"],
+    "test_stop_and_resume_reply_the_new_state": ["SAFE-MUTANTS"],
+    "test_a_clock_step_moves_a_running_bolus_with_the_clock": ["SAFE-MUTANTS"],
+    "test_the_bridge_end_is_announced_as_a_finished_bridge": ["BRIDGE"],
+}
+CONT = {"mode": "continuous", "dose_ng_day": 500000}
+
+
+def test_silence_defaults_to_60_minutes_and_turns_the_buzzer_off():
+    hal, ctl = ready_pump(CONT)
+    hal.inject("motor_stall", 1)
+    warp(hal, ctl, 60)
+    t = ctl.t_s
+    assert cmd(ctl, "alarms_silence")["silenced_until_t_s"] == t + 60 * 60
+    assert hal.tones[-1][1] == "off"
+
+
+def test_stop_and_resume_reply_the_new_state():
+    hal, ctl = ready_pump(CONT)
+    assert cmd(ctl, "stop") == {"state": "stopped"}
+    assert cmd(ctl, "resume") == {"state": "infusing"}
+
+
+def test_a_clock_step_moves_a_running_bolus_with_the_clock():
+    """A bolus is a stretch of real time: a host clock correction of +600 s moves its end by
+    +600 s on the pump clock, so it still lasts the 30 minutes asked for."""
+    hal, ctl = ready_pump(CONT)
+    end = cmd(ctl, "bolus", dose_ng=20000, duration_min=30)["end_t_s"]
+    cmd(ctl, "time_set", t_s=ctl.t_s + 600)
+    warp(hal, ctl, 30 * 60 - 1)
+    assert cmd(ctl, "status")["bolus"] == "single"
+    assert ctl.t_s == end + 600 - 1
+    warp(hal, ctl, 2)
+    assert cmd(ctl, "status")["bolus"] is None
+
+
+def test_the_bridge_end_is_announced_as_a_finished_bridge():
+    hal, ctl = ready_pump(CONT, conc=2000)
+    warp(hal, ctl, DAY)
+    st = cmd(ctl, "refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=1000)
+    cmd(ctl, "refill_commit", hash=st["hash"])
+    t_refill = ctl.t_s
+    warp(hal, ctl, 120960 - 1)
+    assert cmd(ctl, "status")["bolus"] == "bridge"
+    ctl.pushed = []
+    warp(hal, ctl, t_refill + 120960 + 1 - ctl.t_s)
+    assert ("bolus_finished", {"kind": "bridge"}) in [p[:2] for p in ctl.pushed]
+    assert cmd(ctl, "status")["bolus"] is None

@@ -81,16 +81,29 @@ DETECTED = (1, 3, 36, 24, -24, 152, 255)
 
 
 def documented_equivalent():
-    """Mutant keys docs/mutation/*.md lists as equivalent (first cell of a table row)."""
+    """Mutant keys docs/mutation/*.md lists as equivalent: the first cell of a table row, full keys
+    (`mod.func__mutmut_7`), and bare numbers after one (`..._7`, `9`) for more of the same function;
+    a parenthesised remark (other numbering) is not read."""
     import re
 
     keys = set()
     folder = os.path.join(REPO, "docs", "mutation")
-    row = re.compile(r"^\|\s*`?([A-Za-z_][\w.\u01c1]*__mutmut_\d+)`?\s*\|")
+    full = re.compile(r"`([A-Za-z_][\w.\u01c1]*__mutmut_)(\d+)`|`(\d+)`")
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
-        if name.endswith(".md"):
-            with open(os.path.join(folder, name), encoding="utf-8") as f:
-                keys.update(m.group(1) for m in map(row.match, f) if m)
+        if not name.endswith(".md"):
+            continue
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            for line in f:
+                if not line.startswith("|"):
+                    continue
+                cell = re.sub(r"\(.*?\)", "", line.split("|")[1])
+                prefix = None
+                for m in full.finditer(cell):
+                    if m.group(1):
+                        prefix = m.group(1)
+                        keys.add(prefix + m.group(2))
+                    elif prefix is not None:
+                        keys.add(prefix + m.group(3))
     return keys
 
 

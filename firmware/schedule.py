@@ -106,7 +106,7 @@ def normalise(prog, conc_ug_ml, model):
         if total_ng < pm.DOSE_MIN_NG_DAY or total_ng > pm.DOSE_MAX_NG_DAY:
             raise PumpError(
                 "E_DOSE_RANGE",
-                "daily total %s is %d ng; the pump accepts %d..%d ng/day (label range 12-2003 mcg/day)"
+                "daily total %sis %d ng; the pump accepts %d..%d ng/day (label range 12-2003 mcg/day)"
                 % ("" if day < 0 else "(weekday %d) " % day, total_ng, pm.DOSE_MIN_NG_DAY, pm.DOSE_MAX_NG_DAY),
             )
     return norm

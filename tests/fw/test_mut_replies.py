@@ -11,6 +11,7 @@ REQS = {
     "test_stop_and_resume_reply_the_new_state": ["SAFE-MUTANTS"],
     "test_a_clock_step_moves_a_running_bolus_with_the_clock": ["SAFE-MUTANTS"],
     "test_the_bridge_end_is_announced_as_a_finished_bridge": ["BRIDGE"],
+    "test_dose_range_refusal_names_the_daily_total_in_one_sentence": ["CORE-DOSE-RANGE"],
 }
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
 
@@ -55,3 +56,12 @@ def test_the_bridge_end_is_announced_as_a_finished_bridge():
     warp(hal, ctl, t_refill + 120960 + 1 - ctl.t_s)
     assert ("bolus_finished", {"kind": "bridge"}) in [p[:2] for p in ctl.pushed]
     assert cmd(ctl, "status")["bolus"] is None
+
+
+def test_dose_range_refusal_names_the_daily_total_in_one_sentence():
+    """5000 mcg/day is above the label's 2003 mcg/day maximum: the refusal reads "daily total is
+    5000000 ng" (new-user trial: a double space where no weekday is named)."""
+    from pumpkit import make_pump, raises
+    hal, ctl = make_pump()
+    e = raises("E_DOSE_RANGE", cmd, ctl, "programme_stage", programme={"mode": "continuous", "dose_ng_day": 5000000})
+    assert e.detail.startswith("daily total is 5000000 ng; "), e.detail

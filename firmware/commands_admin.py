@@ -6,7 +6,7 @@ from commands import _int, LOG_PAGE
 import battery as bat
 import clinical
 
-from argspec import MAX_CLOCK_STEP_S, SIM_FAULTS as FAULTS
+from argspec import MAX_CLOCK_STEP_S
 
 NOT_CLEARABLE = ("eos", "eri")   # causes that persist until the pump is replaced
 MAX_WARP_S = 10 * 366 * 86400
@@ -185,9 +185,7 @@ def sim_warp(ctl, args, t):
 
 
 def sim_fault(ctl, args, t):
-    f = args.get("fault")
-    if f not in FAULTS:
-        raise PumpError("E_BAD_ARGS", "fault must be one of " + ", ".join(FAULTS))
+    f = args["fault"]   # argspec: required, one of SIM_FAULTS
     if f == "battery_drain":
         ctl.drain_nah += _int(args, "nah", 1, bat.CAPACITY_NAH)
         ctl.reschedule(t)

@@ -12,6 +12,8 @@ REQS = {
     "test_a_clock_step_moves_a_running_bolus_with_the_clock": ["SAFE-MUTANTS"],
     "test_the_bridge_end_is_announced_as_a_finished_bridge": ["BRIDGE"],
     "test_dose_range_refusal_names_the_daily_total_in_one_sentence": ["CORE-DOSE-RANGE"],
+    "test_time_get_replies_the_documented_fields": ["SAFE-MUTANTS"],
+    "test_a_flash_fault_fails_one_write_by_default": ["SAFE-MUTANTS"],
 }
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
 
@@ -65,3 +67,30 @@ def test_dose_range_refusal_names_the_daily_total_in_one_sentence():
     hal, ctl = make_pump()
     e = raises("E_DOSE_RANGE", cmd, ctl, "programme_stage", programme={"mode": "continuous", "dose_ng_day": 5000000})
     assert e.detail.startswith("daily total is 5000000 ng; "), e.detail
+
+
+def test_time_get_replies_the_documented_fields():
+    """docs/protocol.md's time_get example has exactly clock_set, iso, last_sync_t_s, t_s and
+    utc_offset_s; iso is the pump time as UTC (pump epoch 2024-01-01: T0 = 90000000 s later is
+    2026-11-07T16:00:00Z, pumpkit's own note)."""
+    from pumpkit import make_pump, T0
+    hal, ctl = make_pump()
+    r = cmd(ctl, "time_get")
+    assert sorted(r) == ["clock_set", "iso", "last_sync_t_s", "t_s", "utc_offset_s"]
+    assert (r["t_s"], r["iso"]) == (T0, "2026-11-07T16:00:00Z")
+
+
+def test_a_flash_fault_fails_one_write_by_default():
+    """sim_fault flash_fail arms `writes` failing writes (default 1, docs/protocol.md); the command's
+    own persisting uses some of them, the same number whatever `writes` is: 5 leaves two more
+    armed than 3. With the default the fault is used up at once and raises the memory alarm."""
+    from pumpkit import make_pump
+    left = []
+    for n in (3, 5):
+        hal, ctl = make_pump()
+        cmd(ctl, "sim_fault", fault="flash_fail", writes=n)
+        left.append(ctl.hal.flash.fail_writes)
+    assert left[1] - left[0] == 2
+    hal, ctl = make_pump()
+    cmd(ctl, "sim_fault", fault="flash_fail")
+    assert ctl.hal.flash.fail_writes == 0 and "memory" in ctl.alarms.active

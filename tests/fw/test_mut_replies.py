@@ -14,6 +14,7 @@ REQS = {
     "test_dose_range_refusal_names_the_daily_total_in_one_sentence": ["CORE-DOSE-RANGE"],
     "test_time_get_replies_the_documented_fields": ["SAFE-MUTANTS"],
     "test_a_flash_fault_fails_one_write_by_default": ["SAFE-MUTANTS"],
+    "test_clock_steps_backwards_obey_the_same_bounds": ["SAFE-MUTANTS"],
 }
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
 
@@ -94,3 +95,20 @@ def test_a_flash_fault_fails_one_write_by_default():
     hal, ctl = make_pump()
     cmd(ctl, "sim_fault", fault="flash_fail")
     assert ctl.hal.flash.fail_writes == 0 and "memory" in ctl.alarms.active
+
+
+def test_clock_steps_backwards_obey_the_same_bounds():
+    """time_set (docs/protocol.md, argspec.MAX_CLOCK_STEP_S = 900 s): a step of more than 900 s
+    either way needs a reason, and the clock never goes before the pump's first boot by more than
+    that bound; 900 s back is a drift correction. Oracle: the documented 900 s bound and the
+    boot time T0 the test chose."""
+    from pumpkit import make_pump, raises, T0
+    hal, ctl = make_pump()
+    cmd(ctl, "time_set", t_s=T0)          # the first setting is free; from now on the bounds hold
+    warp(hal, ctl, 5000)
+    raises("E_CLOCK", cmd, ctl, "time_set", t_s=ctl.t_s - 901)
+    assert cmd(ctl, "time_set", t_s=ctl.t_s - 900)["t_s"] == T0 + 4100
+    e = raises("E_CLOCK", cmd, ctl, "time_set", t_s=T0 - 901, reason="RTC battery swap")
+    assert "first boot" in e.detail
+    assert cmd(ctl, "time_set", t_s=T0 - 900, reason="RTC battery swap")["t_s"] == T0 - 900
+    assert ctl.implant_t_s == T0 - 900

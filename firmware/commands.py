@@ -209,8 +209,7 @@ def bolus(ctl, args, t):
         rate = flow * ctl.conc_ug_ml // 1000
         return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start",
                             (vol, flow))
-    if kind != "single":
-        raise PumpError("E_BAD_ARGS", "kind must be single or prime")
+    # kind is "single" here (argspec: single or prime)
     dose = _int(args, "dose_ng", 1, pm.DOSE_MAX_NG_DAY)
     dur = _int(args, "duration_min", 1, pm.BOLUS_MAX_DURATION_MIN)
     clinical.check_bolus(ctl, dose, t)

@@ -15,6 +15,7 @@ REQS = {
     "test_time_get_replies_the_documented_fields": ["SAFE-MUTANTS"],
     "test_a_flash_fault_fails_one_write_by_default": ["SAFE-MUTANTS"],
     "test_clock_steps_backwards_obey_the_same_bounds": ["SAFE-MUTANTS"],
+    "test_a_keyring_refuses_short_odd_and_non_hex_keys": ["SAFE-MUTANTS"],
 }
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
 
@@ -112,3 +113,20 @@ def test_clock_steps_backwards_obey_the_same_bounds():
     assert "first boot" in e.detail
     assert cmd(ctl, "time_set", t_s=T0 - 900, reason="RTC battery swap")["t_s"] == T0 - 900
     assert ctl.implant_t_s == T0 - 900
+
+
+def test_a_keyring_refuses_short_odd_and_non_hex_keys():
+    """Keys reach the keyring from the provision command (argspec checks hex and length first)
+    and from the saved state at boot, where only the keyring checks: a key is >= 16 bytes
+    (auth.MIN_KEY_BYTES, NIST SP 800-107) given as an even number of hex digits."""
+    from auth import Keyring
+    from protocol import PumpError
+    ok = "00" * 16
+    assert Keyring({"clinician": ok}).get("clinician") == bytes(16)
+    for bad, why in (("00" * 15, "key must be >= 16 bytes as hex"), ("0" * 33, "key must be >= 16 bytes as hex"),
+                     ("zz" * 16, "key is not hex"), (12345, "key must be >= 16 bytes")):
+        try:
+            Keyring({"clinician": bad})
+            raise AssertionError("accepted %r" % (bad,))
+        except PumpError as e:
+            assert (e.code, e.detail) == ("E_BAD_ARGS", why), (bad, e.code, e.detail)

@@ -8,6 +8,13 @@ DAY = 86400
 NIGHT = {"mode": "flex", "lead_min": 120, "steps": [
     {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "ramp"},
     {"effect_min": 22 * 60, "dose_ng_day": 600000, "shape": "ramp"}]}
+# Ramps, a step, two periodic boluses (one across midnight), a 90-min lead.
+BOLUSY = {"mode": "flex", "lead_min": 90, "steps": [
+    {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "ramp"},
+    {"effect_min": 12 * 60, "dose_ng_day": 450000, "shape": "step"},
+    {"effect_min": 22 * 60, "dose_ng_day": 600000, "shape": "ramp"}],
+    "boluses": [{"at_min": 8 * 60, "dose_ng": 60000, "duration_min": 30},
+                {"at_min": 23 * 60 + 50, "dose_ng": 25000, "duration_min": 20}]}
 
 
 def make_pump(t0=T0, flash=None, model=20, build="test", rtc=True):

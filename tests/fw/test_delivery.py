@@ -1,13 +1,7 @@
 """Stroke-quantised delivery from the exact cumulative volume (issue 2)."""
-from pumpkit import ready_pump, warp, state_digest, NIGHT, DAY, programme, cmd
+from pumpkit import ready_pump, warp, state_digest, NIGHT, DAY, programme, cmd, BOLUSY
 
 STROKE = 250
-BOLUSY = {"mode": "flex", "lead_min": 90, "steps": [
-    {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "ramp"},
-    {"effect_min": 12 * 60, "dose_ng_day": 450000, "shape": "step"},
-    {"effect_min": 22 * 60, "dose_ng_day": 600000, "shape": "ramp"}],
-    "boluses": [{"at_min": 8 * 60, "dose_ng": 60000, "duration_min": 30},
-                {"at_min": 23 * 60 + 50, "dose_ng": 25000, "duration_min": 20}]}
 
 
 def test_one_call_equals_1440_minute_calls_equals_random_partitions():

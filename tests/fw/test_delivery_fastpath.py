@@ -8,6 +8,7 @@ value comes from that path, never from the piece cache under test.
 import pumpmodel as pm
 import schedule
 from delivery import Ledger
+from pumpkit import BOLUSY
 
 REQS = {
     "test_cached_volume_equals_the_full_integral_at_random_times": ["BUDGET-ALLOC-EXACT"],
@@ -22,13 +23,6 @@ REQS = {
 DAY = 86400
 T0 = 90000000
 STROKE = 250
-# Ramps, a step, two periodic boluses (one across midnight), a 90-min lead.
-BOLUSY = {"mode": "flex", "lead_min": 90, "steps": [
-    {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "ramp"},
-    {"effect_min": 12 * 60, "dose_ng_day": 450000, "shape": "step"},
-    {"effect_min": 22 * 60, "dose_ng_day": 600000, "shape": "ramp"}],
-    "boluses": [{"at_min": 8 * 60, "dose_ng": 60000, "duration_min": 30},
-                {"at_min": 23 * 60 + 50, "dose_ng": 25000, "duration_min": 20}]}
 # The labelling's night ramp (examples/night_ramp.toml): +20 % from 22:00, 2 h ramps.
 NIGHT = {"mode": "flex", "lead_min": 120, "steps": [
     {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "ramp"},

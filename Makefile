@@ -190,6 +190,7 @@ bench: $(VENV_STAMP) $(NODE_STAMP)
 	done
 	$(NODE) bench/mpy_bench.mjs
 	$(PY) tools/mpy/build_firmware.py --kind test --mpy-cross-flags "$(MPY_CROSS_FLAGS)" >/dev/null
+	$(PY) tools/mpy/build_firmware.py --kind clinical --out build-clinical --mpy-cross-flags "$(MPY_CROSS_FLAGS)" >/dev/null
 	$(NODE) bench/mpy_ram.mjs   # issue 9: heap per firmware module from build/*.mpy vs the goals (report)
 	$(PY) bench/native_romfs.py   # the same build/*.mpy from files vs a ROMFS, native MicroPython (report)
 	$(VENV)/bin/micropython -X heapsize=194560w bench/native_budgets.py   # heap_lock proof, native RAM
@@ -200,7 +201,7 @@ demo: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) tools/demo.py $(if $(RUNTIME),--runtime $(RUNTIME))
 
 clean:
-	rm -rf build $(REPORTS) .pytest_cache .ruff_cache .setuptools-build
+	rm -rf build build-clinical $(REPORTS) .pytest_cache .ruff_cache .setuptools-build
 	find . -name __pycache__ -type d -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Budget bench (issue 9, "Budgets"): image size, RAM and per-stroke allocation of the
-// firmware as built by `make firmware` (build/*.mpy), on the 32-bit MicroPython WebAssembly
+// clinical image (`make firmware KIND=clinical`, build-clinical/*.mpy; the test build in build/ is
+// reported beside it), on the 32-bit MicroPython WebAssembly
 // port. Prints each figure against its goal and exits 1 when a goal is missed (a bench, not
 // a test: `make bench` runs it; nothing in `make test` does).
 //
-//   image:  .mpy total (build/*.mpy + build/boards/*.mpy)          goal <= 64 KiB
+//   image:  .mpy total (build-clinical/*.mpy + boards/*.mpy)       goal <= 64 KiB
 //   RAM:    heap in use after boot, free heap and largest free block of a Pico-sized
 //           heap (190 KiB) after boot, peak over a simulated week    goal peak <= 96 KiB
 //   alloc:  bytes allocated per stroke tick (GC off around the tick) goal <= 512 B (every
@@ -51,18 +52,23 @@ function pct(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] : 0;
 }
 
-async function run(which, days, withRam) {
+// The image a patient's pump runs is the clinical build (build-clinical/: no simulation handlers,
+// no simulated HAL, no line tables; tools/mpy/build_firmware.py); the goals are checked on it.
+// It needs a HAL to run here: the test build's hal_sim.mpy, on a path of its own after it.
+async function run(which, days, withRam, dir = "build-clinical") {
   const lines = [];
   const mp = await createMicroPython({
     heapsize: PICO_HEAP,
     stdout: (l) => lines.push(l),
     stderr: (l) => process.stderr.write(`  [${which}] ${l}\n`),
   });
-  loadFirmware(mp, { dirs: ["build", "bench"] });
+  const extra = dir === "build" ? {} :
+    { "/repo/simhal/hal_sim.mpy": fs.readFileSync(path.join(REPO_ROOT, "build", "hal_sim.mpy")) };
+  loadFirmware(mp, { dirs: [dir, "bench"], extra });
   const g = (name) => mp.globals.get(name);
   mp.runPython(`
 import sys, gc, micropython
-sys.path[:] = ["/repo/build", "/repo/bench"]
+sys.path[:] = ["/repo/${dir}", "/repo/bench", "/repo/simhal"]
 gc.collect()
 _interp = gc.mem_alloc()
 `);
@@ -101,7 +107,7 @@ _interp = gc.mem_alloc()
   // including the modules a clinician session imports on demand.
   for (const m of ["compat", "protocol", "pumpmodel", "schedule", "delivery", "alarms", "battery", "fsm",
     "flash", "store", "eventlog", "auth", "clinical", "commands", "commands_admin", "dispatch", "controller",
-    "link", "runtime", "hal_sim"]) mp.runPython(`gc.collect()\nimport ${m}`);
+    "link", "runtime", "hal_sim", ...(dir === "build" ? ["commands_sim"] : [])]) mp.runPython(`gc.collect()\nimport ${m}`);
   mp.runPython(`
 gc.collect()
 _mods = gc.mem_alloc() - _interp
@@ -178,27 +184,32 @@ async function main() {
   const asJson = args.includes("--json");
   const di = args.indexOf("--days");
   const days = di >= 0 ? Number(args[di + 1]) : 7;
-  const buildDir = path.join(REPO_ROOT, "build");
-  if (!fs.existsSync(path.join(buildDir, "controller.mpy"))) {
-    process.stderr.write("mpy_budgets: no build/*.mpy: run `make firmware` first\n");
-    return 2;
+  for (const [d, kind] of [["build", "test"], ["build-clinical", "clinical"]]) {
+    if (!fs.existsSync(path.join(REPO_ROOT, d, "controller.mpy"))) {
+      process.stderr.write(`mpy_budgets: no ${d}/*.mpy: run \`make firmware KIND=${kind}\` (or make bench) first\n`);
+      return 2;
+    }
   }
-  const img = imageSize(buildDir);
+  const img = imageSize(path.join(REPO_ROOT, "build-clinical"));
+  const imgTest = imageSize(path.join(REPO_ROOT, "build"));
   const night = await run("night_ramp", days, true);
+  const nightTest = await run("night_ramp", days, true, "build");
   const low = await run("min_flow", Math.min(days, 2), false);
   const checks = [
-    [".mpy total", img.mpy, GOALS.mpy_total_bytes],
-    ["peak heap over the week (night ramp)", night.peak_heap_bytes, GOALS.peak_heap_bytes],
+    [".mpy total (clinical image)", img.mpy, GOALS.mpy_total_bytes],
+    ["peak heap over the week (night ramp, clinical image)", night.peak_heap_bytes, GOALS.peak_heap_bytes],
     ["stroke tick, max (night ramp, every tick without a state save)", night.stroke_tick_max_bytes, GOALS.stroke_tick_bytes],
     ["stroke tick, max (min flow, every tick without a state save)", low.stroke_tick_max_bytes, GOALS.stroke_tick_bytes],
   ];
   const ok = checks.every(([, v, goal]) => v <= goal);
   if (asJson) {
-    console.log(JSON.stringify({ image: img, night_ramp: night, min_flow: low, goals: GOALS, ok }, null, 2));
+    console.log(JSON.stringify({ image: img, image_test_build: imgTest, night_ramp: night,
+      night_ramp_test_build: nightTest, min_flow: low, goals: GOALS, ok }, null, 2));
   } else {
     const kb = (b) => `${(b / KIB).toFixed(1)} KiB`;
-    console.log("Budgets (MicroPython 1.27 WebAssembly, 32-bit, firmware from build/*.mpy):");
-    console.log(`  image: .mpy ${img.mpy} B (${kb(img.mpy)}), whole build/ ${img.all} B (${kb(img.all)})`);
+    console.log("Budgets (MicroPython 1.27 WebAssembly, 32-bit, the clinical image from build-clinical/*.mpy):");
+    console.log(`  image: .mpy ${img.mpy} B (${kb(img.mpy)}), whole build-clinical/ ${img.all} B (${kb(img.all)}); ` +
+      `test build (build/, with simulation code and line tables): .mpy ${imgTest.mpy} B`);
     console.log(`  RAM (heap ${kb(PICO_HEAP)} like a Pico; flash on files, outside the heap):`);
     console.log(`    interpreter alone ${night.interpreter_bytes} B; firmware modules loaded ${night.modules_bytes} B`);
     console.log(`    after boot + fill + night-ramp programme: ${night.after_boot_bytes} B in use, ` +
@@ -210,6 +221,8 @@ async function main() {
     console.log(`    ${night.days} simulated days, ${night.strokes} strokes one per call (${night.wall_ms} ms wall): ` +
       `peak ${night.peak_heap_bytes} B (${kb(night.peak_heap_bytes)}), live max ${night.live_max_bytes} B, ` +
       `largest free block at the end ${night.largest_free_end_bytes} B`);
+    console.log(`    test build, the same week: modules ${nightTest.modules_bytes} B, peak ${nightTest.peak_heap_bytes} B, ` +
+      `live max ${nightTest.live_max_bytes} B`);
     for (const r of [night, low]) {
       console.log(`  stroke tick allocation, ${r.scenario} (${r.days} d, ${r.stroke_ticks} ticks): mean ${r.stroke_tick_mean_bytes} B, ` +
         `p50 ${r.stroke_tick_p50_bytes} B, p99 ${r.stroke_tick_p99_bytes} B, max ${r.stroke_tick_max_bytes} B ` +

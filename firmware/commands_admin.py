@@ -1,4 +1,5 @@
-"""Command handlers for alarms, log, clock, settings, profile, provisioning and simulation."""
+"""Command handlers for alarms, log, clock, settings, profile and provisioning (simulation:
+commands_sim, test builds only)."""
 from protocol import PumpError
 from alarms import CATALOGUE
 from eventlog import NAMES as LOG_NAMES, ROLE_IDS, SETTING_IDS, SETTINGS
@@ -9,7 +10,6 @@ import clinical
 from argspec import MAX_CLOCK_STEP_S
 
 NOT_CLEARABLE = ("eos", "eri")   # causes that persist until the pump is replaced
-MAX_WARP_S = 10 * 366 * 86400
 
 
 def alarms_list(ctl, args, t):
@@ -172,53 +172,3 @@ def provision(ctl, args, t):
     for role in keys:
         ctl.keyring.set(role, keys[role])
     return {"roles": ctl.keyring.roles()}
-
-
-def sim_warp(ctl, args, t):
-    secs = _int(args, "seconds", 1, MAX_WARP_S)
-    ctl.clock_offset_s += secs
-    ctl.advance(t + secs)
-    if hasattr(ctl.hal, "set_rtc_s"):   # the RTC lives through the warped time too (issue 8, defect 10)
-        ctl.hal.set_rtc_s(ctl.t_s)
-    return {"t_s": ctl.t_s, "state": ctl.fsm.state, "alarms": sorted(ctl.alarms.active),
-            "reservoir_nl": ctl.reservoir_nl()}
-
-
-def sim_fault(ctl, args, t):
-    f = args["fault"]   # argspec: required, one of SIM_FAULTS
-    if f == "battery_drain":
-        ctl.drain_nah += _int(args, "nah", 1, bat.CAPACITY_NAH)
-        ctl.reschedule(t)
-    elif f == "flash_fail":
-        ctl.hal.flash.fail_writes = _int(args, "writes", 1, 1000, 1)
-    elif f == "power_loss":
-        # Tear the state write we are about to do: the pump dies mid-write (PowerLoss
-        # propagates to the runner, which reboots the firmware on the same flash).
-        ctl.hal.flash.tear_next_write_after = _int(args, "after_bytes", 0, 100000, 16)
-        ctl.save()
-    else:
-        ctl.hal.inject(f, _int(args, "ppm", 0, 1000000, 0) if f == "serial_noise" else _int(args, "count", 1, 1000, 1))
-    return {"fault": f}
-
-
-def sim_reset(ctl, args, t):
-    """Factory reset (test builds; the link refuses it on clinical ones): erase the persisted
-    state, the event log and the keys, answer, then reboot: the runtime raises PowerLoss on its
-    next tick and the runner (emulator supervisor, board main.py) boots the firmware again on
-    the erased flash; its first pushed event is `boot` (docs/hil.md, "Factory reset")."""
-    hal = ctl.hal
-    if hasattr(hal, "set_rtc_s"):   # the pump clock goes on from the RTC after the reboot
-        hal.set_rtc_s(t)
-    for role in ctl.keyring.roles():
-        ctl.keyring.remove(role)
-    ctl.store.erase()
-    flash = hal.flash
-    flash.remove(ctl.log.name)
-    if hasattr(flash, "names"):     # anything else the firmware keeps on flash
-        for name in flash.names():
-            # except auth's boot number and lockouts: a monotonic security counter survives a
-            # factory reset, or challenges (and recorded dev-key logins) would repeat (issue 8)
-            if name[:5] != "auth.":
-                flash.remove(name)
-    ctl.reboot_pending = True       # nothing may write flash again before the reboot
-    return {"rebooting": True}

@@ -21,10 +21,16 @@ def handlers():
         import commands
         import commands_admin
         from protocol import COMMANDS, LINK_COMMANDS
+        mods = [commands, commands_admin]
+        try:
+            import commands_sim     # test builds only: a clinical image leaves it out
+            mods.append(commands_sim)
+        except ImportError:
+            pass
         for name in COMMANDS:   # the protocol's command table is the one list of commands
             if name in LINK_COMMANDS:
                 continue
-            for mod in (commands, commands_admin):
+            for mod in mods:
                 if hasattr(mod, name):
                     _HANDLERS[name] = getattr(mod, name)
     return _HANDLERS

@@ -76,7 +76,9 @@ def test_the_command_registry_is_built_on_first_use():
         assert sorted(h) == want and len(want) == len(protocol.COMMANDS) - 3
         import commands
         import commands_admin
-        assert h["hello"] is commands.hello and h["sim_reset"] is commands_admin.sim_reset
+        import commands_sim
+        assert h["hello"] is commands.hello and h["sim_reset"] is commands_sim.sim_reset
+        assert h["alarms_clear"] is commands_admin.alarms_clear
     finally:
         dispatch._HANDLERS.clear()
         dispatch._HANDLERS.update(saved)

@@ -75,6 +75,28 @@ def test_build_clinical_kind_and_rejects_unknown_kind(fw_src, tmp_path):
 
 
 @needs_mpy_cross
+def test_clinical_build_leaves_out_test_only_modules_and_line_tables(tmp_path):
+    """KIND=clinical: no simulation handlers, no simulated HAL, and tracebacks without source
+    lines (MicroPython then reports every frame as line 1); a test build keeps both."""
+    src = os.path.join(REPO, "firmware")
+    assert build(src, tmp_path / "c", "--kind", "clinical").returncode == 0
+    assert build(src, tmp_path / "t", "--kind", "test").returncode == 0
+    clin, test = sorted(os.listdir(tmp_path / "c")), sorted(os.listdir(tmp_path / "t"))
+    assert sorted(set(test) - set(clin)) == ["commands_sim.mpy", "hal_sim.mpy"]
+    from pumpctl.twin.launcher import micropython_exe
+
+    prog = ("import sys\nimport schedule\ntry:\n    schedule._get_int({}, 'x', 0, 1)\n"
+            "except Exception as e:\n    sys.print_exception(e)\n")
+    lines = {}
+    for kind in ("c", "t"):
+        p = subprocess.run([micropython_exe(), "-c", prog], capture_output=True, text=True, timeout=60,
+                           cwd=str(tmp_path / kind), env=dict(os.environ, MICROPYPATH=""))
+        lines[kind] = [ln.strip() for ln in p.stdout.splitlines() if '"schedule.py"' in ln]
+    assert lines["c"] == ['File "schedule.py", line 1, in _get_int'], lines
+    assert len(lines["t"]) == 1 and 'line 1,' not in lines["t"][0] and "in _get_int" in lines["t"][0], lines
+
+
+@needs_mpy_cross
 def test_build_fails_when_a_module_does_not_compile(fw_src, tmp_path):
     write(str(fw_src / "broken.py"), "def f(:\n    pass\n")
     proc = build(fw_src, tmp_path / "build")

@@ -218,6 +218,25 @@ def test_pumpctl_emulate_runtime_twin_serves_the_pico_image_on_a_pty(tmp_path):
         assert p.wait(20) == 0
 
 
+@pytest.mark.req("TWIN-PLANT-ORACLE")
+def test_a_clinical_image_boots_on_the_twin_without_its_simulation_code(tmp_path):
+    """The clinical image (make firmware KIND=clinical) leaves out commands_sim and hal_sim and has
+    no line tables; it still boots on the Pico twin, answers as a clinical build, refuses the
+    simulation commands (the link's build check, docs/protocol.md) and reports the pump's status."""
+    from pumpctl.link.client import PumpClient, PumpReplyError
+    from pumpctl.twin.launcher import Twin
+
+    with Twin(str(tmp_path / "twin"), build="clinical") as tw:
+        mods = sorted(os.listdir(tw.build_dir))
+        assert "commands_sim.mpy" not in mods and "hal_sim.mpy" not in mods and "commands.mpy" in mods
+        with PumpClient(tw.pty_path, timeout_s=20) as c:
+            assert c.hello()["build"] == "clinical"
+            with pytest.raises(PumpReplyError) as e:
+                c.request("sim_warp", {"seconds": 3600})
+            assert e.value.code == "E_TEST_BUILD_ONLY"
+            assert c.request("status")["state"] == "stopped"   # a new pump: no programme yet (docs/protocol.md)
+
+
 @pytest.mark.req("TWIN-USB-NOT-DRAINED")
 def test_main_loop_starts_a_new_line_after_a_partial_usb_write():
     """A USB write the host did not drain may be cut short (rp2 CDC drops what does not fit

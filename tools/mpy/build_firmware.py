@@ -9,6 +9,15 @@ Also writes build/build_info.py:
     FW_VERSION = "<[project] version in pyproject.toml>"
     BUILD_HASH = "<git short hash>[-dirty]"
 
+A clinical build (KIND=clinical) is the image a patient's pump runs:
+- it leaves out the test-only modules (TEST_ONLY: the simulation command handlers and the
+  simulated HAL), so it cannot warp its clock, inject faults or factory-reset even if the
+  link's build check were wrong;
+- it compiles with `-X no-source-lines`: a crash traceback (main.py writes it to flash) names
+  the file and function, not the line (MicroPython prints "line 1"); with BUILD_HASH that finds
+  the function, and test builds keep the lines for development. Line tables are ~4 KB of
+  the image and of the heap (issue 9, "Budgets": the .mpy goal is 64 KiB).
+
 The build directory is recreated from scratch each time. Exits non-zero if any
 module fails to compile (all errors are printed first).
 
@@ -34,6 +43,8 @@ except ImportError:  # Python < 3.11
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_ONLY = ("main.py", "boot.py")  # run by MicroPython as .py at startup
 KINDS = ("test", "clinical")
+TEST_ONLY = ("commands_sim.py", "hal_sim.py")   # not in a clinical image
+CLINICAL_FLAGS = ("-X", "no-source-lines")
 
 
 def fw_version(repo=REPO):
@@ -97,8 +108,12 @@ def build(out_dir, kind, src_dir, extra_flags=()):
     os.makedirs(out_dir)
     errors = []
     mods = sources(src_dir)
+    flags = list(extra_flags)
+    if kind == "clinical":
+        mods = [(rel, path) for rel, path in mods if rel not in TEST_ONLY]
+        flags = list(CLINICAL_FLAGS) + flags
     for rel, path in mods:
-        err = compile_one(rel, path, out_dir, list(extra_flags))
+        err = compile_one(rel, path, out_dir, flags)
         if err:
             errors.append(err)
     version, bhash = fw_version(), build_hash()

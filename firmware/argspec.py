@@ -36,6 +36,7 @@ E = "E_BAD_ARGS"
 
 REASON_MAX = clinical.REASON_MAX       # override_reason: 1..80 characters (clinical.py)
 MAX_WARP_S = 10 * 366 * 86400          # sim_warp: ten years at most in one call
+LOG_PAGE = 24                           # log_read: entries per reply, well inside one frame
 SIM_FAULTS = ("motor_stall", "battery_drain", "flash_fail", "power_loss", "serial_noise")
 ALARM_NAMES = tuple(sorted(CATALOGUE))
 # Design choice: a catheter holds some volume (about 2 uL/cm; 0.01 mL is a 5 cm catheter). 0 made
@@ -167,7 +168,7 @@ COMMAND_ARGS = {
     "alarms_silence": (I("duration_min", 1, 1440, "min", default=60),),
     "alarms_test": NO_ARGS,
     "log_read": (I("first_seq", 0, MAX_ID, "seq", default=0),
-                 I("max_n", 1, 24, "entries", default=24)),
+                 I("max_n", 1, LOG_PAGE, "entries", default=LOG_PAGE)),
     "time_get": NO_ARGS,
     "time_set": (I("t_s", CLOCK_MIN_T_S, MAX_ID, "s", required=True, code="E_CLOCK"),
                  S("reason", 1, REASON_MAX)),
@@ -304,3 +305,15 @@ def check_args(cmd, args):
     if type(args) is not dict:
         raise PumpError(E, "args must be an object")
     check_fields(fields, args)
+
+
+def given(cmd, args, name):
+    """A top-level argument after check_args(cmd, args) passed: its value, or the default this
+    table declares for it (None: no fixed default). The handlers read fixed defaults here, so a
+    default is written once and its range is never re-checked (issue 8, mutation review)."""
+    if name in args:
+        return args[name]
+    for f in COMMAND_ARGS[cmd]:
+        if f[NAME] == name:
+            return f[DEFAULT]
+    raise KeyError(name)   # a handler reading a field its command does not declare: a bug

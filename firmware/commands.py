@@ -18,7 +18,6 @@ except ImportError:
     build_info = None
 
 FW_VERSION = "0.1.0"
-LOG_PAGE = 24           # entries per log_read reply: keeps replies well inside one frame
 # Refill discrepancy flag: > 14.5 % expected vs withdrawn (issue 4), compared exactly by
 # cross-multiplication, never on a rounded ratio (issue 8: 14.525 % read as 145 permille).
 DISCREPANCY_NUM = 145

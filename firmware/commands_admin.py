@@ -3,11 +3,10 @@ commands_sim, test builds only)."""
 from protocol import PumpError
 from alarms import CATALOGUE
 from eventlog import NAMES as LOG_NAMES, ROLE_IDS, SETTING_IDS, SETTINGS
-from commands import _int, LOG_PAGE
 import battery as bat
 import clinical
 
-from argspec import MAX_CLOCK_STEP_S
+from argspec import MAX_CLOCK_STEP_S, given
 
 NOT_CLEARABLE = ("eos", "eri")   # causes that persist until the pump is replaced
 
@@ -49,9 +48,9 @@ def alarms_clear(ctl, args, t):
 
 
 def alarms_silence(ctl, args, t):
-    dur = _int(args, "duration_min", 1, 1440, 60)
-    if not ctl.alarms.silence(t, dur * 60):
-        raise PumpError("E_BAD_ARGS", "silence 1..1440 min")
+    dur = given("alarms_silence", args, "duration_min")
+    if not ctl.alarms.silence(t, dur * 60):   # the schema's 1..1440 min fits alarms.SILENCE_MAX_S
+        raise PumpError("E_INTERNAL", "silence range: argspec and alarms disagree")
     ctl.hal.buzzer("off")
     ctl._now = t
     ctl._log("alarm_silenced", dur * 60, ctl.alarms.silenced_until)
@@ -66,8 +65,8 @@ def alarms_test(ctl, args, t):
 
 
 def log_read(ctl, args, t):
-    first = _int(args, "first_seq", 0, 0x3FFFFFFF, 0)
-    n = _int(args, "max_n", 1, LOG_PAGE, LOG_PAGE)
+    first = given("log_read", args, "first_seq")
+    n = given("log_read", args, "max_n")
     recs = ctl.log.read(first, n)
     return {"first_seq": ctl.log.first_seq, "last_seq": ctl.log.last_seq,
             "entries": [[s, ts, LOG_NAMES.get(c, str(c)), a, b] for s, ts, c, a, b in recs]}

@@ -4,13 +4,12 @@
 pump does not carry the code that warps its clock, injects faults or erases it; the link refuses
 the commands before dispatch on a clinical build either way (E_TEST_BUILD_ONLY). Left out, it
 also keeps the clinical image within the 64 KiB budget (issue 9; docs/design.md, RAM)."""
-from argspec import MAX_WARP_S
-from commands import _int
-import battery as bat
+from argspec import given
+from protocol import PumpError
 
 
 def sim_warp(ctl, args, t):
-    secs = _int(args, "seconds", 1, MAX_WARP_S)
+    secs = args["seconds"]   # argspec: required, 1..MAX_WARP_S
     ctl.clock_offset_s += secs
     ctl.advance(t + secs)
     if hasattr(ctl.hal, "set_rtc_s"):   # the RTC lives through the warped time too (issue 8, defect 10)
@@ -20,19 +19,24 @@ def sim_warp(ctl, args, t):
 
 
 def sim_fault(ctl, args, t):
-    f = args["fault"]   # argspec: required, one of SIM_FAULTS
+    f = args["fault"]   # argspec: required, one of SIM_FAULTS; every count below is range-checked there
     if f == "battery_drain":
-        ctl.drain_nah += _int(args, "nah", 1, bat.CAPACITY_NAH)
+        nah = args.get("nah")
+        if nah is None:     # the one field the schema cannot require: only this fault needs it
+            raise PumpError("E_BAD_ARGS", "nah: missing; battery_drain needs the charge to drain (nAh)")
+        ctl.drain_nah += nah
         ctl.reschedule(t)
     elif f == "flash_fail":
-        ctl.hal.flash.fail_writes = _int(args, "writes", 1, 1000, 1)
+        ctl.hal.flash.fail_writes = given("sim_fault", args, "writes")
     elif f == "power_loss":
         # Tear the state write we are about to do: the pump dies mid-write (PowerLoss
         # propagates to the runner, which reboots the firmware on the same flash).
-        ctl.hal.flash.tear_next_write_after = _int(args, "after_bytes", 0, 100000, 16)
+        ctl.hal.flash.tear_next_write_after = given("sim_fault", args, "after_bytes")
         ctl.save()
+    elif f == "serial_noise":
+        ctl.hal.inject(f, given("sim_fault", args, "ppm"))
     else:
-        ctl.hal.inject(f, _int(args, "ppm", 0, 1000000, 0) if f == "serial_noise" else _int(args, "count", 1, 1000, 1))
+        ctl.hal.inject(f, given("sim_fault", args, "count"))
     return {"fault": f}
 
 

@@ -9,8 +9,8 @@ from pumpctl.cli.argtypes import count
 
 fwpath.ensure()
 from eventlog import ARGS as LOG_ARGS  # noqa: E402  (firmware module: meaning of a/b per code)
+from argspec import LOG_PAGE  # noqa: E402  (entries per log_read reply)
 
-LOG_PAGE = 24  # commands.LOG_PAGE: entries per log_read reply
 LOG_FIELDS = ["seq", "t_s", "time", "event", "a", "b", "data"]
 
 

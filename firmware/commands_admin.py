@@ -83,7 +83,8 @@ def shift_clock(ctl, t_old, t_new):
     led.rebase(t_old)
     led.anchor_t_s = t_new
     led.overrides = [[o[0] + t_new - t_old, o[1] + t_new - t_old, o[2], o[3]] for o in led.overrides]
-    led._g_anchor = led.plan.G(t_new + led.utc_offset_s) if led.plan is not None else 0
+    if led.plan is not None:   # stopped: rebase(t_old) has just set the anchor to 0
+        led._g_anchor = led.plan.G(t_new + led.utc_offset_s)
     ctl.clock_offset_s += t_new - t_old
     ctl.t_s = t_new
     ctl._last_save_t = t_new
@@ -159,8 +160,8 @@ def profile_set(ctl, args, t):
     prof = clinical.validate_profile(args["profile"])   # argspec: an object of known fields
     ctl.profile = prof
     ctl._now = t
-    ctl._log("profile", clinical.INDICATION_IDS.get(prof.get("indication") or "", 0),
-             clinical.AGE_IDS.get(prof.get("age_group") or "", 0))
+    # validate_profile returns both fields, each one of its table's keys (or refuses)
+    ctl._log("profile", clinical.INDICATION_IDS[prof["indication"]], clinical.AGE_IDS[prof["age_group"]])
     return {"profile": prof}
 
 

@@ -263,6 +263,11 @@ def patient_bolus(ctl, args, t):
     if s["pb_dose_ng"] <= 0:
         ctl._log("patient_bolus_refused", 0, 0)
         raise PumpError("E_STATE", "patient bolus not enabled by the clinician")
+    if ctl.fsm.state != "infusing":
+        # Before anything changes: _start_bolus writes the ledger before the FSM's bolus_start
+        # could refuse, and a refused bolus must not run (issue 8: it ran during a bolus / on resume).
+        ctl._log("patient_bolus_refused", 4)   # b = 0: no wait, count or dose to report
+        raise PumpError("E_STATE", "a patient bolus needs the pump infusing (state %s)" % ctl.fsm.state)
     if ctl.patient_boluses and t < ctl.patient_boluses[-1] + s["pb_lockout_min"] * 60:
         ctl._log("patient_bolus_refused", 1, ctl.patient_boluses[-1] + s["pb_lockout_min"] * 60 - t)
         raise PumpError("E_PATIENT_BOLUS_LOCKOUT", "next allowed in %d s"

@@ -74,7 +74,7 @@ ARGS = {
     "bolus_refused": ("dose_ng", "reason_1state_2rate_3bridge"),
     "bolus_end": ("delivered_nl", "cancelled"),
     "patient_bolus": ("dose_ng", "count_24h"),
-    "patient_bolus_refused": ("reason_0off_1lockout_2max_3daily", "wait_s_count_or_dose"),
+    "patient_bolus_refused": ("reason_0off_1lockout_2max_3daily_4state", "wait_s_count_or_dose"),
     "alarm_raised": ("alarm_id", "detail"),
     "alarm_cleared": ("alarm_id", "role"),
     "alarm_silenced": ("duration_s", "until_t_s"),   # silencing mutes every active alarm

@@ -167,7 +167,7 @@ def test_fields_declared_for_every_code_that_carries_data():
     """The declaration itself: every field name is one of the kinds the checker knows."""
     kinds = ("_t_s", "_nl", "_ng", "_ng_day", "_ug_ml", "_s", "_id", "role", "cancelled", "value",
              "detail", "failures", "count_24h", "strokes_requested", "strokes_done", "what", "errno",
-             "indication", "age_group", "wait_s_count_or_dose", "reason_0off_1lockout_2max_3daily",
+             "indication", "age_group", "wait_s_count_or_dose", "reason_0off_1lockout_2max_3daily_4state",
              "reason_1state_2rate_3bridge", "rate_nl_day", "nl_day")
     for name in eventlog.ARGS:
         assert name in eventlog.CODES, name

@@ -96,7 +96,7 @@ CMDS = [
     (
         "patient_bolus",
         "patient_bolus",
-        "Patient-activated bolus within the clinician's settings (`pb_*`); refusals are logged. Here refused because the clinician has not enabled it.",
+        "Patient-activated bolus within the clinician's settings (`pb_*`), only while the pump is infusing (otherwise `E_STATE`, logged as `patient_bolus_refused` reason 4); refusals are logged. Here refused because the clinician has not enabled it.",
     ),
     ("bolus_cancel", "bolus_cancel", "End a running bolus; the pushed `bolus_finished` event follows the reply."),
     ("stop", "stop", ""),

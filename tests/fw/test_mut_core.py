@@ -161,3 +161,17 @@ def test_a_reboot_under_a_utc_offset_keeps_the_delivered_volume():
     warp(hal, ctl, 10 * 3600)
     st = cmd(ctl, "status")
     assert st["state"] == "infusing" and st["reservoir_nl"] == 20000000 - 158333
+
+
+def test_an_unknown_pump_model_is_refused_naming_it():
+    """pumpmodel.MODELS holds the two reservoirs the labeling describes (20 and 40 mL); any other
+    id is a configuration error whose message names the id it was given."""
+    import pumpmodel as pm
+    assert pm.model(20)["capacity_nl"] == 20000000 and pm.model(40)["capacity_nl"] == 40000000
+    for bad in (30, 0, "20"):
+        try:
+            pm.model(bad)
+        except ValueError as e:
+            assert str(e) == "unknown pump model %r" % (bad,), str(e)
+        else:
+            raise AssertionError("model %r accepted" % (bad,))

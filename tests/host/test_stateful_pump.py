@@ -226,6 +226,12 @@ class PumpMachine(RuleBasedStateMachine):
                 self.refilled(staged["added_nl"])
         elif cause == "reboot":
             require("cut_state", new["daily_ng"] == before["daily_ng"] and new["conc"] == before["conc"], "reboot changed therapy")
+        # a refused command changes no therapy: programme, strength and the running bolus stay
+        # (a refusal may log and save, issue 8; a patient bolus refused mid-bolus still ran)
+        if not cut and r not in (None, "CUT") and not r["ok"] and self.step_dt == 0:
+            moved = [k for k in ("programme", "daily_ng", "conc", "bolus", "state") if new[k] != before[k]]
+            require("refusal_inert", not moved, "refused %s (%s) changed %s: %s -> %s" % (
+                cause, r["err"]["code"], moved, [before[k] for k in moved], [new[k] for k in moved]))
         # the log agrees with the state (decoded from the flash bytes, docs/design.md format)
         log = pumpref.parse_log(self.plant.flash.read("events"))
         lp = pumpref.last_entry(log, pumpref.LOG_PROGRAMME)
@@ -479,6 +485,20 @@ class PumpMachine(RuleBasedStateMachine):
             self.reboot(0)
         elif then == "clear":
             self.alarms_clear(["motor_stall"], mode, None)
+        else:
+            self.therapy(then, 50000, mode, None)
+
+    @precondition(lambda self: self.obs is not None and self.obs["state"] == "infusing")
+    @rule(then=st.sampled_from(["patient_bolus", "bolus", "prime", "bolus_cancel", "stop"]), mode=AUTH_MODES)
+    def bolus_then(self, then, mode):
+        """Patient boluses allowed, a clinician bolus running, then a second request: overlapping
+        boluses are reached in every bounded run (a refused patient bolus mid-bolus once still ran)."""
+        self.settings({"pb_dose_ng": 5000, "pb_max_24h": 2, "pb_lockout_min": 60}, "session", None)
+        self.therapy("bolus", 5000, "session", None)
+        k = "bolus_then_in_" + self.obs["state"]
+        STATS[k] = STATS.get(k, 0) + 1
+        if then == "prime":
+            self.therapy("bolus", None, mode, None)
         else:
             self.therapy(then, 50000, mode, None)
 

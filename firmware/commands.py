@@ -195,12 +195,11 @@ def refill_commit(ctl, args, t):
 
 
 def bolus(ctl, args, t):
-    kind = args.get("kind", "single")
     if ctl.fsm.state != "infusing":
         ctl._now = t
         ctl._log("bolus_refused", 0, 1)
         raise PumpError("E_STATE", "a bolus needs the pump infusing (state %s)" % ctl.fsm.state)
-    if kind == "prime":
+    if args.get("kind") == "prime":   # argspec: single (the default) or prime
         vol = _int(args, "volume_nl", 1, pm.CATHETER_MAX_NL + ctl.model["pathway_nl"],
                    ctl.settings["catheter_nl"] + ctl.model["pathway_nl"])
         flow = ctl.model["flow_max_nl_day"]
@@ -208,9 +207,10 @@ def bolus(ctl, args, t):
         rate = flow * ctl.conc_ug_ml // 1000
         return _start_bolus(ctl, t, "prime", rate, dur_s, True, vol * ctl.conc_ug_ml // 1000, "prime_start",
                             (vol, flow))
-    # kind is "single" here (argspec: single or prime)
-    dose = _int(args, "dose_ng", 1, pm.DOSE_MAX_NG_DAY)
-    dur = _int(args, "duration_min", 1, pm.BOLUS_MAX_DURATION_MIN)
+    # a single bolus (argspec has checked the ranges of dose and duration)
+    dose, dur = args.get("dose_ng"), args.get("duration_min")
+    if dose is None or dur is None:   # optional in the schema: a prime needs neither
+        raise PumpError("E_BAD_ARGS", "a single bolus needs dose_ng and duration_min")
     clinical.check_bolus(ctl, dose, t)
     rate = (dose * 1440 + dur // 2) // dur
     return _start_bolus(ctl, t, "single", rate, dur * 60, False, dose, "bolus_start")

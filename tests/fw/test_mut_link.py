@@ -84,3 +84,18 @@ def test_a_handler_fault_is_e_internal_naming_the_exception_type():
     r = h.req("alarms_test", {})
     assert r["err"] == {"code": "E_INTERNAL", "n": 9, "msg": "KeyError"}, r
     assert h.req("status", {})["ok"]
+
+
+def test_sq_0_and_2_to_the_30_minus_1_are_well_formed_and_one_beyond_is_not():
+    """docs/protocol.md "Messages": `sq` is an int 0..2^30-1 like `id`; a well-formed sq goes on
+    to the session check (there is no session here, so that refuses it), one outside the range is
+    a framing error naming the range."""
+    link, disp, _ = make()
+    mac = "00" * 32
+    for sq in (0, (1 << 30) - 1):
+        code, msg = _msg(link, {"id": 7, "cmd": "status", "sq": sq, "mac": mac})
+        assert code != "E_FRAME_FIELDS", (sq, code, msg)
+    for sq in (-1, 1 << 30):
+        assert _msg(link, {"id": 7, "cmd": "status", "sq": sq, "mac": mac}) == (
+            "E_FRAME_FIELDS", "sq must be an int 0..1073741823"), sq
+    assert disp.calls == []

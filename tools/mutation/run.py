@@ -25,9 +25,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Not below build/: `make firmware` recreates build/ from scratch (and `make test` builds).
 SCRATCH = os.path.join(REPO, ".mutation")
 EXCLUDE = ("hal_pico.py", "main.py")          # board-only code (and firmware/boards/)
+# The tests every mutant may meet: the portable unit tests, the stateful machine, the power-cut
+# enumeration, the schedule properties (the Fraction integral) and the FSM relation, each under the
+# `mutation` profile. Not the wire fuzz (2.6 s of the 9.4 s these take, paid in full by every
+# surviving mutant: the run then missed the hour) nor the calendar oracle: `make test` and
+# `make fuzz` run those. A subset can only kill fewer mutants, so the score is a lower bound.
 TESTS = ["tests/fw", "tests/host/test_stateful_pump.py", "tests/host/test_powerloss_enum.py",
-         "tests/host/test_schedule_props.py", "tests/host/test_protocol_fuzz.py", "tests/host/test_fsm_transitions.py",
-         "tests/host/test_calendar_oracle.py"]
+         "tests/host/test_schedule_props.py", "tests/host/test_fsm_transitions.py"]
 
 
 def _ensure_mutmut():

@@ -75,12 +75,12 @@ def test_a_failed_boot_number_write_is_retried_by_the_next_challenge():
     assert b.begin("clinician", 50)[:16] == "0000000200000001"
 
 
-class _FirstReadFails(MemoryFlash):
-    """A flash whose first read fails (EIO), as a marginal littlefs block might."""
+class _ReadsFail(MemoryFlash):
+    """A flash whose next `bad_reads` reads fail (EIO); writes work."""
 
-    def __init__(self):
+    def __init__(self, bad_reads):
         MemoryFlash.__init__(self)
-        self.bad_reads = 1
+        self.bad_reads = bad_reads
 
     def read(self, name):
         if self.bad_reads:
@@ -90,10 +90,10 @@ class _FirstReadFails(MemoryFlash):
 
 
 def test_an_unreadable_auth_store_at_boot_still_lets_the_pump_log_in():
-    """design: the auth store is read while the link starts, i.e. at every boot; a read error
-    there must not stop the boot (no link, no therapy commands). Logins then work as on a
-    fresh pump (protocol.md steps 1-3)."""
-    a = Auth(_keys(), _Recorder(), _FirstReadFails(), 0)
+    """The auth store is read while the link starts, i.e. at every boot; a read error there
+    must not stop the boot (no link, no therapy commands). When the store reads again at the
+    first auth_begin, logins work (protocol.md steps 1-3)."""
+    a = Auth(_keys(), _Recorder(), _ReadsFail(1), 0)
     skey = _answer(a, "clinician", KEY_C, 0)
     assert a.check(sign(skey, {"id": 1, "cmd": "status", "args": {}, "sq": 1}), 1) == "clinician"
 
@@ -182,3 +182,24 @@ def test_session_refusal_texts():
     assert a.check(f, 1005) == "patient"
     e = _err(a.check, f, 1006)
     assert (e.code, e.detail) == ("E_AUTH_REPLAY", "sq 23 <= last 23"), e.detail
+
+
+def test_a_read_error_at_boot_neither_repeats_a_boot_number_nor_drops_a_lockout():
+    """protocol.md: no two challenges are ever equal, across reboots too (the boot number on
+    flash), and "a reboot neither clears the count nor shortens the lockout". The auth store
+    holds boot 5 and a clinician lockout with 30 s left; the read at boot fails once (EIO). The
+    first auth_begin must still see both: the clinician is locked ("retry in 30 s"), the
+    patient's nonce is boot 6 (5 + 1), challenge 1. A store that cannot be read at all gives no
+    challenge: E_FLASH (persistent storage failed), as for a failed boot-number write."""
+    flash = _ReadsFail(0)
+    StateStore(flash, "auth").save({"boot": 5, "fails": {"clinician": 3}, "lock_s": {"clinician": 30}})
+    flash.bad_reads = 1
+    a = Auth(_keys(), _Recorder(), flash, 0)
+    e = _err(a.begin, "clinician", 0)
+    assert (e.code, e.detail) == ("E_AUTH_LOCKED", "retry in 30 s"), (e.code, e.detail)
+    assert a.begin("patient", 0)[:16] == "0000000600000001"
+
+    flash.bad_reads = 1000
+    b = Auth(_keys(), _Recorder(), flash, 0)
+    assert _err(b.begin, "patient", 0).code == "E_FLASH"
+    assert _err(b.complete, "patient", WRONG, 0).code == "E_AUTH_NO_CHALLENGE"

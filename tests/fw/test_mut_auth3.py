@@ -190,7 +190,8 @@ def test_a_read_error_at_boot_neither_repeats_a_boot_number_nor_drops_a_lockout(
     holds boot 5 and a clinician lockout with 30 s left; the read at boot fails once (EIO). The
     first auth_begin must still see both: the clinician is locked ("retry in 30 s"), the
     patient's nonce is boot 6 (5 + 1), challenge 1. A store that cannot be read at all gives no
-    challenge: E_FLASH (persistent storage failed), as for a failed boot-number write."""
+    challenge: E_FLASH (persistent storage failed), as for a failed boot-number write, and msg
+    names the store and the cause (protocol.md: msg says what exactly was wrong)."""
     flash = _ReadsFail(0)
     StateStore(flash, "auth").save({"boot": 5, "fails": {"clinician": 3}, "lock_s": {"clinician": 30}})
     flash.bad_reads = 1
@@ -201,5 +202,6 @@ def test_a_read_error_at_boot_neither_repeats_a_boot_number_nor_drops_a_lockout(
 
     flash.bad_reads = 1000
     b = Auth(_keys(), _Recorder(), flash, 0)
-    assert _err(b.begin, "patient", 0).code == "E_FLASH"
+    e = _err(b.begin, "patient", 0)
+    assert (e.code, e.detail) == ("E_FLASH", "auth store unreadable"), (e.code, e.detail)
     assert _err(b.complete, "patient", WRONG, 0).code == "E_AUTH_NO_CHALLENGE"

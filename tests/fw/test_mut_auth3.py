@@ -9,7 +9,6 @@ so they are asserted whole: each names the refused role, field or number."""
 from auth import Auth, Keyring, sign
 from compat import hexlify
 from flash import EIO, MemoryFlash
-from protocol import PumpError
 from pumpkit import CountingRandom
 from store import StateStore
 from test_mut_auth2 import KEY_C, KEY_P, WRONG, _answer, _err, _wrong

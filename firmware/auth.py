@@ -141,23 +141,30 @@ class Auth:
         self._claimed = False
         self._store = None
         self._saved_boot = 0
+        self._loaded = flash is None
         if flash is not None:
             from store import StateStore
             self._store = StateStore(flash, AUTH_STORE)
-            try:
-                d = self._store.load() or {}
-            except OSError:
-                d = {}
-            b = d.get("boot")
-            self._saved_boot = b if type(b) is int and b > 0 else 0
-            # Lockout survives a power cycle: counts and the seconds left when last saved
-            # restart now (time switched off does not count: conservative).
-            for src, dst in ((d.get("fails"), self._fails), (d.get("lock_s"), self._locked_until)):
-                if type(src) is dict:
-                    for role in src:
-                        v = src[role]
-                        if role in ROLES and type(v) is int and v > 0:
-                            dst[role] = v + (now_s if dst is self._locked_until else 0)
+            self._load(now_s)
+
+    def _load(self, now_s):
+        # A read error leaves _loaded False and begin() reads again: guessing "no record" would
+        # claim an old boot number (repeated nonces, defect 2) and forget a lockout.
+        try:
+            d = self._store.load() or {}
+        except OSError:
+            return
+        self._loaded = True
+        b = d.get("boot")
+        self._saved_boot = b if type(b) is int and b > 0 else 0
+        # Lockout survives a power cycle: counts and the seconds left when last saved
+        # restart now (time switched off does not count: conservative).
+        for src, dst in ((d.get("fails"), self._fails), (d.get("lock_s"), self._locked_until)):
+            if type(src) is dict:
+                for role in src:
+                    v = src[role]
+                    if role in ROLES and type(v) is int and v > 0:
+                        dst[role] = v + (now_s if dst is self._locked_until else 0)
 
     def _save(self, now_s):
         # Persist before the reply that depends on it returns (design.md: persist, then acknowledge).
@@ -201,6 +208,10 @@ class Auth:
             raise PumpError("E_AUTH_NO_KEY", "no %s key provisioned" % role)
 
     def begin(self, role, now_s):
+        if not self._loaded:
+            self._load(now_s)
+            if not self._loaded:
+                raise PumpError("E_FLASH", "auth store unreadable")
         self._check_role(role, now_s)
         self._claim_boot(now_s)
         rnd = self.random_bytes(NONCE_RANDOM_BYTES)

@@ -37,6 +37,8 @@ STRINGS = [
     (b'"\\x', "bad escape \\x"), (b'"\\!"', "bad escape \\!"), (b'"\\~"', "bad escape \\~"),
     (b'"\\\x7f"', "bad escape"), (b'"\xe0\xc0\x80"', UTF8), (b'"\xed\x80\x80"', OK),
     (b'"\xed\xbf\x80"', UTF8),
+    (b'"\xe1\xc0\x80"', UTF8), (b'"\xf0\xc0\x80\x80"', UTF8), (b'"\xf1\xc0\x80\x80"', UTF8),
+    (b'"\xf4\x80\x80\x80"', OK), (b'"\xf4\x7f\x80\x80"', UTF8),
 ]
 
 

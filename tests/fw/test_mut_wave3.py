@@ -32,3 +32,29 @@ def test_two_requests_in_one_chunk_get_two_reply_lines_back_to_back():
     lines = out.split(b"\n")
     assert len(lines) == 3 and lines[2] == b"", out           # two lines, each ends in \n
     assert [r["id"] for r in Decoder().feed(out)] == [1, 2]
+
+
+def test_an_alarm_raised_when_the_log_write_fails_is_on_flash_before_the_tick_returns():
+    """Persist before you acknowledge (docs/design.md): 3 mL at 2000 mcg/mL, 2000 mcg/day = 1 mL a
+    day, low-reservoir threshold 2 mL: low at exactly 1 day. The log write of that alarm fails
+    (one flash write error), which raises the `memory` alarm without a log entry. Both are on
+    flash when the tick returns: a power cut right after it keeps `memory` (the reservoir level
+    would raise `low_reservoir` again at boot anyway)."""
+    from controller import Controller
+    from hal_sim import SimHal
+    from pumpkit import T0, make_pump, programme, refill
+
+    hal, ctl = make_pump()
+    refill(ctl, 3000000, 2000)
+    programme(ctl, {"mode": "continuous", "dose_ng_day": 2000000})
+    hal.advance_s(86399)
+    ctl.advance(ctl.now_s())
+    assert "low_reservoir" not in ctl.alarms.active
+    hal.flash.fail_writes = 1          # the next write, the alarm's log entry, fails
+    hal.advance_s(1)
+    ctl.advance(ctl.now_s())
+    assert {"low_reservoir", "memory"} <= set(ctl.alarms.active), ctl.alarms.active
+    hal2 = SimHal(start_t_s=ctl.t_s, flash=hal.flash)          # power cut: boot on the same flash
+    ctl2 = Controller(hal2)
+    ctl2.boot()
+    assert "memory" in ctl2.alarms.active, ctl2.alarms.active

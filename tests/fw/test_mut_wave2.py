@@ -3,16 +3,15 @@ provision without keys, the schema's defaults, the checkpoint and idle wake-ups.
 
 Oracles: docs/protocol.md (`bolus`: kind defaults to single, a single bolus needs dose and
 duration; `provision`: replies the roles with keys; the settings log entry is (setting id, value)
-with ids in docs/design.md's order), exact arithmetic here (Fraction rounding of ng/day), and
+with ids in docs/design.md's order), exact integer arithmetic here (rounding of ng/day), and
 controller.CHECKPOINT_S's documented 15 min (docs/design.md, "checkpoint ... every 15 min of
-delivery")."""
-from fractions import Fraction
-
+delivery"). Exact integer arithmetic (MicroPython has no fractions module)."""
 from pumpkit import cmd, log_since, make_pump, raises, ready_pump
 
 
-def _round_half_up(x):
-    return int(x + Fraction(1, 2)) if x >= 0 else -int(-x + Fraction(1, 2))
+def _round_half_up(num, den):
+    """num/den to the nearest integer, halves up (num, den > 0): floor((2 num + den) / (2 den))."""
+    return (2 * num + den) // (2 * den)
 
 
 def test_a_single_bolus_rate_is_its_dose_per_day_rounded_half_up():
@@ -21,7 +20,7 @@ def test_a_single_bolus_rate_is_its_dose_per_day_rounded_half_up():
     for dose, dur in ((5, 7), (1, 64), (50000, 30)):
         hal, ctl = ready_pump({"mode": "continuous", "dose_ng_day": 100000})
         res = cmd(ctl, "bolus", dose_ng=dose, duration_min=dur)   # kind omitted: single
-        want = _round_half_up(Fraction(dose * 1440, dur))
+        want = _round_half_up(dose * 1440, dur)
         assert (res["kind"], res["rate_ng_day"]) == ("single", want), (dose, dur, res)
 
 

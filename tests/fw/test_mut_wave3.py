@@ -58,3 +58,41 @@ def test_an_alarm_raised_when_the_log_write_fails_is_on_flash_before_the_tick_re
     ctl2 = Controller(hal2)
     ctl2.boot()
     assert "memory" in ctl2.alarms.active, ctl2.alarms.active
+
+
+def test_battery_current_rounds_up_and_life_is_charge_over_current():
+    """battery.py: the mean current is 7 uA quiescent + 20 nAh per stroke spread over 24 h,
+    rounded UP (the displayed life never flatters); life = charge / current, in seconds, and
+    0 once the charge is gone. Expected values by exact integer arithmetic here."""
+    from battery import current_na, life_s
+
+    for spd in (0, 1, 6, 12, 23, 24, 25, 1152, 4800):
+        want = 7000 + -(-(20 * spd) // 24)          # the ceiling of 20 spd / 24, exactly
+        assert current_na(spd) == want, (spd, current_na(spd), want)
+    assert life_s(0, 7000) == 0 and life_s(-5, 7000) == 0
+    assert life_s(1, 7000) == 0 and life_s(2, 3600) == 2 and life_s(7000, 7000) == 3600
+    assert life_s(600000000, 7480) == 600000000 * 3600 // 7480
+
+
+def test_status_carries_the_documented_fields():
+    """docs/protocol.md's `status` example reply names these fields, no more, no fewer; mode is
+    "none" without a programme; delivered_nl is the strokes since the fill x 250 nL; the
+    indication comes from the patient profile."""
+    from pumpkit import cmd, make_pump, programme, refill
+
+    keys = sorted(["alarm_t_s", "alarms", "battery_life_s", "battery_nah", "bolus", "clock_set", "conc_ug_ml",
+                   "daily_ng", "delivered_nl", "empty_t_s", "eos_t_s", "eri_due_t_s", "eri_t_s", "flow_nl_day",
+                   "indication", "last_sync_t_s", "mode", "phase", "rate_ng_day", "reservoir_nl", "risk", "state",
+                   "strokes", "t_s"])
+    hal, ctl = make_pump()
+    st = cmd(ctl, "status")
+    assert sorted(st) == keys and st["mode"] == "none" and st["indication"] is None, st
+    assert st["clock_set"] == ctl.clock_set and st["last_sync_t_s"] == ctl.last_sync_t_s
+    refill(ctl, 20000000, 2000)
+    programme(ctl, {"mode": "continuous", "dose_ng_day": 1000000})
+    cmd(ctl, "profile_set", profile={"indication": "spinal", "age_group": "adult"})
+    hal.advance_s(86400)
+    st = cmd(ctl, "status")
+    assert sorted(st) == keys and st["mode"] == "continuous" and st["indication"] == "spinal", st
+    assert st["strokes"] > 0 and st["delivered_nl"] == st["strokes"] * 250, st
+    assert 0 < st["battery_life_s"] <= st["battery_nah"] * 3600 // 7000   # at least the quiescent 7 uA

@@ -90,8 +90,8 @@ class Controller:
     def strokes_per_day(self):
         return pm.flow_nl_day(self.daily_ng(), self.conc_ug_ml) // self.stroke_nl
 
-    def battery_remaining_nah(self, t_s, strokes_total=None):
-        return eol.remaining_nah(self, t_s, strokes_total)
+    def battery_remaining_nah(self, t_s):
+        return eol.remaining_nah(self, t_s)
 
     # --- commands --------------------------------------------------------------------------
     def command(self, cmd, args, role):

@@ -98,3 +98,20 @@ def test_a_frame_nests_8_levels_below_its_object_and_no_more():
         assert (not isinstance(got, FrameError)) == ok, (levels, got)
     got = decode(b'{"id":1,"cmd":"status","args":{"x":1.5}}')
     assert isinstance(got, FrameError) and got.code == "E_FRAME_JSON", got
+
+
+def test_structure_errors_name_the_byte():
+    """RFC 8259 section 2-5: an object is { members }, each "key": value, separated by commas and
+    no trailing comma; a value is an object, array, string, number, true, false or null; the
+    text is exactly one value. Each refusal names the offending byte (0-based)."""
+    cases = [
+        (b"", "incomplete JSON"), (b"   ", "incomplete JSON"), (b"[", "incomplete JSON"),
+        (b'{"a":1,}', "expected a string key at byte 7"), (b"{1:2}", "expected a string key at byte 1"),
+        (b'{"a" 1}', "expected : at byte 5"), (b'{"a",1}', "expected : at byte 4"),
+        (b":", "not a JSON value at byte 0"), (b"[1,]", "not a JSON value at byte 3"),
+        (b"[tru]", "not a JSON value at byte 1"), (b"1 2", "data after the value"),
+        (b"[[[[]]]]", OK), (b"[[[[[]]]]]", "nesting deeper than 4"),
+        (b'{"a":[1,{"b":null}],"c":true,"d":false}', 4),   # members of all objects
+    ]
+    bad = [(d, w, scan(d, 4)) for d, w in cases if scan(d, 4) != w]
+    assert not bad, bad

@@ -70,7 +70,7 @@ def test_battery_current_rounds_up_and_life_is_charge_over_current():
         want = 7000 + -(-(20 * spd) // 24)          # the ceiling of 20 spd / 24, exactly
         assert current_na(spd) == want, (spd, current_na(spd), want)
     assert life_s(0, 7000) == 0 and life_s(-5, 7000) == 0
-    assert life_s(1, 7000) == 0 and life_s(2, 3600) == 2 and life_s(7000, 7000) == 3600
+    assert life_s(1, 7000) == 0 and life_s(1, 3600) == 1 and life_s(2, 3600) == 2 and life_s(7000, 7000) == 3600
     assert life_s(600000000, 7480) == 600000000 * 3600 // 7480
 
 
@@ -96,3 +96,40 @@ def test_status_carries_the_documented_fields():
     assert sorted(st) == keys and st["mode"] == "continuous" and st["indication"] == "spinal", st
     assert st["strokes"] > 0 and st["delivered_nl"] == st["strokes"] * 250, st
     assert 0 < st["battery_life_s"] <= st["battery_nah"] * 3600 // 7000   # at least the quiescent 7 uA
+
+
+def test_the_failure_count_survives_a_reboot_as_it_was():
+    """docs/protocol.md: three consecutive wrong answers lock the role; "a reboot neither clears
+    the count nor shortens the lockout". One wrong answer, a reboot at another clock: the count
+    is 1, so a second wrong answer is still only wrong; two before the reboot and the next one
+    locks."""
+    from auth import Auth, Keyring
+    from flash import MemoryFlash
+    from pumpkit import CountingRandom
+    from test_mut_auth2 import KEY_C, _wrong
+
+    for before, then in ((1, "E_AUTH_BAD_MAC"), (2, "E_AUTH_LOCKED")):
+        flash = MemoryFlash()
+        keys = Keyring({"clinician": KEY_C})
+        a = Auth(keys, CountingRandom(), flash, 0)
+        for _ in range(before):
+            assert _wrong(a, "clinician", 10).code == "E_AUTH_BAD_MAC"
+        b = Auth(keys, CountingRandom(), flash, 500)      # reboot: monotonic clock at 500
+        assert _wrong(b, "clinician", 510).code == then, (before, then)
+
+
+def test_a_critical_alarm_during_a_bolus_stops_sounds_and_is_pushed_with_its_class():
+    """fsm_spec.py: bolus --critical_alarm--> alarm_stopped; docs/protocol.md: the pushed
+    `alarm_raised` event carries d.name and d.class; docs/board.md: a critical alarm sounds the
+    critical pattern."""
+    from pumpkit import cmd, ready_pump
+
+    hal, ctl = ready_pump({"mode": "continuous", "dose_ng_day": 1000000})
+    cmd(ctl, "bolus", dose_ng=50000, duration_min=30)
+    assert ctl.fsm.state == "bolus"
+    ctl.pushed = []
+    ctl.raise_alarm("motor_stall", ctl.now_s())
+    assert ctl.fsm.state == "alarm_stopped"
+    assert [(e, d) for e, d, _ in ctl.pushed if e == "alarm_raised"] == [
+        ("alarm_raised", {"name": "motor_stall", "class": "critical"})], ctl.pushed
+    assert hal.tones[-1][1] == "critical", hal.tones[-3:]

@@ -229,7 +229,7 @@ class EventLog:
         if self.last_seq > seq:
             self.last_seq = seq
             if self.first_seq > seq:
-                self.first_seq = seq if seq > 0 else 0
+                self.first_seq = seq             # >= 0: clamped above
         return n
 
     def _read_rec(self, seq):

@@ -133,3 +133,46 @@ def test_a_critical_alarm_during_a_bolus_stops_sounds_and_is_pushed_with_its_cla
     assert [(e, d) for e, d, _ in ctl.pushed if e == "alarm_raised"] == [
         ("alarm_raised", {"name": "motor_stall", "class": "critical"})], ctl.pushed
     assert hal.tones[-1][1] == "critical", hal.tones[-3:]
+
+
+def test_a_restored_keyring_keeps_the_test_builds_dev_service_key():
+    """docs/protocol.md: a test build derives its service key from the serial number (dev key),
+    also after a reboot restores the provisioned keys from flash."""
+    from auth import Keyring, dev_service_key
+
+    ring = Keyring.from_dict({"clinician": "ab" * 16}, "SIM00001")
+    assert ring.get("service") == dev_service_key("SIM00001")
+    assert ring.get("clinician") is not None
+    assert Keyring.from_dict(None, None).get("service") is None      # clinical build: none
+
+
+def test_status_reports_the_profiles_phase_and_risks():
+    """docs/protocol.md `status`: indication, phase and risk come from the patient profile
+    (`profile_set`); none set: null, null, []."""
+    from pumpkit import cmd, make_pump
+
+    hal, ctl = make_pump()
+    st = cmd(ctl, "status")
+    assert (st["indication"], st["phase"], st["risk"]) == (None, None, [])
+    cmd(ctl, "profile_set", profile={"indication": "spinal", "age_group": "adult", "phase": "maintenance",
+                                     "risk": ["communication"]})
+    st = cmd(ctl, "status")
+    assert (st["indication"], st["phase"], st["risk"]) == ("spinal", "maintenance", ["communication"]), st
+    assert st["strokes"] == ctl.strokes_total
+
+
+def test_resuming_after_a_stop_delivers_the_rate_with_no_catch_up():
+    """controller.start_delivery: what was programmed but not delivered while stopped is written
+    off (the labeling: an overdose is the other hazard). 1 000 mcg/day at 2000 mcg/mL is
+    500 000 nL/day, a 250 nL stroke every 43.2 s: an hour after resuming from a one-hour stop,
+    83 strokes (3600 / 43.2 = 83.3), not the 166 of two hours."""
+    from pumpkit import cmd, ready_pump
+
+    hal, ctl = ready_pump({"mode": "continuous", "dose_ng_day": 1000000})
+    cmd(ctl, "stop")
+    hal.advance_s(3600)
+    cmd(ctl, "resume")
+    s0 = ctl.strokes_total
+    hal.advance_s(3600)
+    ctl.advance(ctl.now_s())
+    assert ctl.strokes_total - s0 in (83, 84), ctl.strokes_total - s0

@@ -179,3 +179,19 @@ def test_after_an_hour_switched_off_the_pump_resumes_without_a_catch_up():
     hal2.advance_s(3600)
     ctl2.advance(ctl2.now_s())
     assert ctl2.strokes_total - s0 in (83, 84), ctl2.strokes_total - s0
+
+
+def test_a_programme_on_an_empty_reservoir_does_not_start_and_commit_replies_its_fields():
+    """fsm_spec.py: stopped --programme_commit--> infusing only if the pump can deliver, and it
+    cannot with an empty reservoir (nothing to stroke: the motor must never run dry); docs/protocol.md
+    `programme_commit` reply: {"daily_ng", "hash", "state"}."""
+    from pumpkit import cmd, make_pump, raises, refill
+
+    hal, ctl = make_pump()
+    refill(ctl, 0, 2000)
+    assert ctl.reservoir_nl() == 0
+    st = cmd(ctl, "programme_stage", programme={"mode": "continuous", "dose_ng_day": 1000000})
+    res = cmd(ctl, "programme_commit", hash=st["hash"])
+    assert res == {"daily_ng": 1000000, "hash": st["hash"], "state": "stopped"}, res
+    raises("E_STATE", cmd, ctl, "resume")            # resume needs can_deliver (fsm_spec.py)
+    assert ctl.fsm.state == "stopped"

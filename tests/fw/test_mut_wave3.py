@@ -42,7 +42,7 @@ def test_an_alarm_raised_when_the_log_write_fails_is_on_flash_before_the_tick_re
     would raise `low_reservoir` again at boot anyway)."""
     from controller import Controller
     from hal_sim import SimHal
-    from pumpkit import T0, make_pump, programme, refill
+    from pumpkit import make_pump, programme, refill
 
     hal, ctl = make_pump()
     refill(ctl, 3000000, 2000)

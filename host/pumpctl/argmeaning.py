@@ -49,7 +49,7 @@ MEANINGS = {
         'confirm_ratio': 'echo of the percentage the pump states for a > 2x change (compared only then)',
         'override_reason': 'why the clinician overrides a soft limit (logged as its CRC)',
         'restart': "restart at the profile's initial_ng_day after a drug holiday",
-        'restore': 'restore the highest dose of the last 30 days (needs override_reason)',
+        'restore': 'restore up to the highest dose committed in the last 30 days, of its last 32 commits (needs override_reason)',
     },
     'programme_commit': {
         'hash': _HASH,

@@ -133,7 +133,8 @@ def main(argv):
     keep = os.environ.get("KEEP") == "1" and os.path.isdir(os.path.join(SCRATCH, "mutants"))
     _sync(keep)
     _setup_cfg(mods)
-    env = dict(os.environ, HYPOTHESIS_STATEFUL="mutation", CI="1", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, HYPOTHESIS_STATEFUL="mutation", CI="1", PYTHONDONTWRITEBYTECODE="1",
+               LINE_TESTS=os.environ.get("LINE_TESTS", " ".join(TESTS)))
     mutmut = [sys.executable, "-m", "mutmut"]
     fast = [sys.executable, os.path.join(REPO, "tools", "mutation", "fastest_first.py")]   # same verdicts
     t0 = time.time()

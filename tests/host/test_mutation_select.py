@@ -1,0 +1,101 @@
+"""tools/mutation/line_tests.py: a mutant keeps the tests that execute the statement it changes.
+
+The expected lines are read off the hand-written module below (its line numbers are fixed by the
+text), not computed by the code under test."""
+import os
+import sys
+import textwrap
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "mutation"))
+import line_tests  # noqa: E402
+
+# The shape mutmut 3 writes: the original as `x_f__mutmut_orig`, each mutant beside it.
+MODULE = textwrap.dedent('''\
+    def x_f__mutmut_orig(a, b=2):
+        if a > b:
+            return a + b
+        c = {"k": a,
+             "j": b}
+        try:
+            c["k"] += 1
+        except KeyError:
+            pass
+        return c
+    def x_f__mutmut_1(a, b=2):
+        if a >= b:
+            return a + b
+        c = {"k": a,
+             "j": b}
+        try:
+            c["k"] += 1
+        except KeyError:
+            pass
+        return c
+    def x_f__mutmut_2(a, b=2):
+        if a > b:
+            return a + b
+        c = {"k": a,
+             "j": None}
+        try:
+            c["k"] += 1
+        except KeyError:
+            pass
+        return c
+    def x_f__mutmut_3(a, b=3):
+        if a > b:
+            return a + b
+        c = {"k": a,
+             "j": b}
+        try:
+            c["k"] += 1
+        except KeyError:
+            pass
+        return c
+    def x_f__mutmut_4(a, b=2):
+        if a > b:
+            return a + b
+        c = {"k": a,
+             "j": b}
+        try:
+            c["k"] += 1
+        except IndexError:
+            pass
+        return c
+    def x_f__mutmut_5(a, b=2):
+        if a > b:
+            return a - b
+        c = {"k": a,
+             "j": b}
+        try:
+            c["k"] += 1
+        except KeyError:
+            pass
+        return c
+    ''')
+
+
+def _selector(tmp_path, covered):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "m.py").write_text(MODULE)
+    path = str((src / "m.py").resolve())
+    return line_tests.Selector(str(tmp_path), {path: covered}), path
+
+
+def test_a_mutant_maps_to_the_lines_of_the_statement_it_changes(tmp_path):
+    sel, path = _selector(tmp_path, {})
+    assert sel.lines("m.x_f__mutmut_1") == (path, {2})            # an if's condition: its header only
+    assert sel.lines("m.x_f__mutmut_2") == (path, {4, 5})         # a line of a two-line statement: both
+    assert sel.lines("m.x_f__mutmut_5") == (path, {3})
+    assert sel.lines("m.x_f__mutmut_3") == (path, None)           # a default changed: no mapping
+    assert sel.lines("m.x_f__mutmut_4") == (path, None)           # an except clause: no mapping
+
+
+def test_only_tests_that_execute_the_statement_are_kept(tmp_path):
+    covered = {2: {"t_all", "t_big"}, 3: {"t_big"}, 4: {"t_all"}, 5: {"t_all"}, 10: {"t_all"}}
+    sel, _ = _selector(tmp_path, covered)
+    tests = ["t_all", "t_big", "t_unmeasured"]
+    assert sel.select("m.x_f__mutmut_5", tests) == ["t_big", "t_unmeasured"]
+    assert sel.select("m.x_f__mutmut_2", tests) == ["t_all", "t_unmeasured"]
+    assert sel.select("m.x_f__mutmut_3", tests) == tests          # unmapped: mutmut's selection
+    assert sel.select("m.x_f__mutmut_5", ["t_all"]) == []         # no test reaches it: "no tests"

@@ -1,0 +1,171 @@
+"""Which tests can see a mutant: those that execute the statement it changes.
+
+mutmut 3.8.1 selects a mutant's tests by function: every test that calls the function at all.
+For the controller core that is nearly every test (about 25 s of them on one core), and a
+surviving mutant pays all of it even when its statement runs in three tests (a refusal branch).
+The hour `make mutation` has on 2 cores went on those survivors.
+
+Here, once per run, coverage.py measures which lines of mutants/src each test executes (its
+dynamic context is the pytest node id), and a mutant keeps only the tests of mutmut's selection
+that execute a line of the statement it changes.
+
+Why no verdict changes: the tests are deterministic (simulated clock, hypothesis derandomised
+under the `mutation` profile), and a mutant differs from the original only in that statement, so
+a test that never executes it runs the same code and passes as it did. A mutant no test reaches
+gets mutmut's "no tests" (33), not killed. Whenever the changed lines cannot be mapped to a plain
+statement (the signature, a decorator, an `except` clause) mutmut's whole selection is kept.
+"""
+import ast
+import os
+import subprocess
+import sys
+
+PLUGIN = "line_tests_plugin"
+
+
+def measure(mutants_dir, tests, env=None):
+    """{absolute source path: {line: {node id, ...}}} for the files below mutants_dir/src."""
+    from coverage import CoverageData
+
+    data_file = os.path.join(mutants_dir, ".line_tests.coverage")
+    if os.path.exists(data_file):
+        os.remove(data_file)
+    here = os.path.dirname(os.path.abspath(__file__))
+    run_env = dict(env or os.environ, MUTANT_UNDER_TEST="",
+                   PYTHONPATH=os.pathsep.join([here, os.path.join(mutants_dir, "src")]))
+    cmd = [sys.executable, "-m", "coverage", "run", "--data-file", data_file, "--source", "src",
+           "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN] + list(tests)
+    subprocess.run(cmd, cwd=mutants_dir, env=run_env, stdout=subprocess.DEVNULL, check=False)
+    data = CoverageData(basename=data_file)
+    data.read()
+    out = {}
+    for path in data.measured_files():
+        out[path] = {line: set(c for c in ctxs if c) for line, ctxs in data.contexts_by_lineno(path).items()}
+    return out
+
+
+def _functions(path):
+    with open(path, encoding="utf-8") as f:
+        src = f.read()
+    return {node.name: node for node in ast.walk(ast.parse(src))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}, src.splitlines()
+
+
+def _innermost(func, line):
+    """The innermost statement of func whose lines hold `line` (None: only func itself)."""
+    best = None
+    for node in ast.walk(func):
+        if node is func or not isinstance(node, ast.stmt):
+            continue
+        if node.lineno <= line <= node.end_lineno and (best is None or node.lineno >= best.lineno
+                                                         and node.end_lineno <= best.end_lineno):
+            best = node
+    return best
+
+
+def statement_lines(func, lines_changed):
+    """The lines of the statements that hold lines_changed, or None when one is not a plain
+    statement or a compound statement's own header (if/while/for/with condition)."""
+    out = set()
+    for line in lines_changed:
+        node = _innermost(func, line)
+        if node is None:
+            return None
+        body = getattr(node, "body", None)
+        if body:
+            if isinstance(node, ast.Try) or line >= body[0].lineno:
+                return None      # an except clause, or a line between statements: keep it all
+            out.update(range(node.lineno, body[0].lineno))
+        else:
+            out.update(range(node.lineno, node.end_lineno + 1))
+    return out
+
+
+class Selector:
+    def __init__(self, mutants_dir, covered):
+        self.src = os.path.join(mutants_dir, "src")
+        self.covered = covered                    # measure()'s result
+        self.measured_tests = set()
+        for by_line in covered.values():
+            for ctxs in by_line.values():
+                self.measured_tests |= ctxs
+        self._modules = {}
+
+    def _module(self, mod):
+        if mod not in self._modules:
+            path = os.path.abspath(os.path.join(self.src, *mod.split("."))) + ".py"
+            self._modules[mod] = (path,) + _functions(path)
+        return self._modules[mod]
+
+    def lines(self, mutant_name):
+        """Absolute lines (in mutants/src) of the original function's changed statements, or None."""
+        mod, name = mutant_name.split(".", 1)
+        path, funcs, text = self._module(mod)
+        orig = funcs.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig")
+        mut = funcs.get(name)
+        if orig is None or mut is None or not orig.body or not mut.body:
+            return path, None
+        o = text[orig.lineno - 1:orig.end_lineno]
+        m = text[mut.lineno - 1:mut.end_lineno]
+        ob, mb = orig.body[0].lineno - orig.lineno, mut.body[0].lineno - mut.lineno
+        if ob != mb or o[1:ob] != m[1:mb] or m[0].replace(mut.name, orig.name) != o[0]:
+            return path, None                     # the signature or a default changed
+        po, pm = o[ob:], m[mb:]
+        p = 0
+        while p < min(len(po), len(pm)) and po[p] == pm[p]:
+            p += 1
+        s = 0
+        while s < min(len(po), len(pm)) - p and po[-1 - s] == pm[-1 - s]:
+            s += 1
+        first, last = p, len(po) - s              # orig body lines [first, last) differ
+        if last <= first:                         # pure insertion: the statements around it
+            first, last = max(p - 1, 0), min(p + 1, len(po))
+        base = orig.lineno + ob
+        return path, statement_lines(orig, range(base + first, base + last))
+
+    def select(self, mutant_name, tests):
+        path, lines = self.lines(mutant_name)
+        if lines is None:
+            return list(tests)
+        by_line = self.covered.get(path, {})
+        reach = set()
+        for line in lines:
+            reach |= by_line.get(line, set())
+        # A test coverage did not see at all (it failed there, or ran nothing) is kept.
+        return [t for t in tests if t in reach or t not in self.measured_tests]
+
+
+def _fingerprint(mutants_dir, tests):
+    import hashlib
+
+    h = hashlib.sha256()
+    roots = [os.path.join(mutants_dir, "src")] + [os.path.join(mutants_dir, t) for t in tests]
+    for root in roots:
+        files = [root] if os.path.isfile(root) else sorted(
+            os.path.join(d, n) for d, _, names in os.walk(root) for n in names if n.endswith(".py"))
+        for path in files:
+            h.update(path.encode())
+            with open(path, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()
+
+
+def cached_selector(mutants_dir, tests):
+    """A Selector, measuring again only when the mutants or the tests changed (KEEP=1 runs)."""
+    import pickle
+    import time
+
+    cache = os.path.join(os.path.dirname(mutants_dir), "line_tests.pickle")
+    key = _fingerprint(mutants_dir, tests)
+    covered = None
+    if os.path.exists(cache):
+        with open(cache, "rb") as f:
+            old_key, old = pickle.load(f)
+        covered = old if old_key == key else None
+    if covered is None:
+        t0 = time.time()
+        covered = measure(mutants_dir, tests)
+        with open(cache, "wb") as f:
+            pickle.dump((key, covered), f)
+        print("mutation: measured which lines each test executes in %.0f s" % (time.time() - t0), flush=True)
+    return Selector(mutants_dir, covered)

@@ -69,6 +69,12 @@ def test_ramp_windows_start_a_lead_before_each_effect_time():
     hal, ctl = ready_pump(week, conc=2000)
     want = [[DAY + 7 * H, DAY + 8 * H], [4 * DAY + 19 * H, 4 * DAY + 20 * H]]
     assert _plain(cmd(ctl, "programme_get")["windows"]) == want
+    # A ramp to 01:00 with a 2-h lead starts at 23:00 and ends past the day: docs/protocol.md.
+    late = {"mode": "flex", "lead_min": 120, "steps": [
+        {"effect_min": 60, "dose_ng_day": 300000, "shape": "ramp"},
+        {"effect_min": 12 * 60, "dose_ng_day": 250000, "shape": "ramp"}]}
+    hal, ctl = ready_pump(late, conc=2000)
+    assert _plain(cmd(ctl, "programme_get")["windows"]) == [[23 * H, 25 * H], [10 * H, 12 * H]]
 
 
 def test_a_profile_takes_age_group_adult_by_default_only_for_adult_indications():

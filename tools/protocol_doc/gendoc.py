@@ -70,7 +70,10 @@ CMDS = [
     (
         "programme_get",
         "programme_get",
-        "The running programme in normalised form, its daily totals and the ramp windows `[start_tod_s, effect_tod_s]`.",
+        "The running programme in normalised form, its daily totals and the ramp windows `[start_tod_s, effect_tod_s]`: "
+        "start is the time into the programme's cycle (a day, or a week from Monday 00:00 for a "
+        "weekly plan) and the end is start + the ramp, so a window that crosses the cycle's end ends "
+        "after it (a ramp to 01:00 with a 2-h lead: `[82800, 90000]`).",
     ),
     (
         "programme_stage",

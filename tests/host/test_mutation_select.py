@@ -99,3 +99,29 @@ def test_only_tests_that_execute_the_statement_are_kept(tmp_path):
     assert sel.select("m.x_f__mutmut_2", tests) == ["t_all", "t_unmeasured"]
     assert sel.select("m.x_f__mutmut_3", tests) == tests          # unmapped: mutmut's selection
     assert sel.select("m.x_f__mutmut_5", ["t_all"]) == []         # no test reaches it: "no tests"
+
+
+def test_a_documented_equivalent_is_skipped_only_while_its_code_is_unchanged(tmp_path, monkeypatch):
+    import equivalents
+
+    sel, path = _selector(tmp_path, {})
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("| mutant | change | why |\n|---|---|---|\n"
+                               "| `m.x_f__mutmut_5`, `1` (was `7`) | ... | ... |\n")
+    monkeypatch.setattr(equivalents, "DOCS", str(docs))
+    monkeypatch.setattr(equivalents, "VERIFIED", str(docs / "equivalents.verified"))
+    monkeypatch.setattr(equivalents, "SKIPPED", str(tmp_path / "skipped.txt"))
+    assert equivalents.documented() == {"m.x_f__mutmut_5", "m.x_f__mutmut_1"}   # not 7: a remark
+    fp = sel.fingerprint("m.x_f__mutmut_5")
+    assert fp != sel.fingerprint("m.x_f__mutmut_1") and len(fp) == 16
+    assert equivalents.update(["m.x_f__mutmut_5", "m.x_f__mutmut_2"], set(), {"m"}, str(tmp_path)) == 1
+    skip = equivalents.Skipper(str(tmp_path))
+    assert skip.verified("m.x_f__mutmut_5")                 # documented, seen surviving, unchanged
+    assert not skip.verified("m.x_f__mutmut_1")             # documented, never seen surviving
+    assert not skip.verified("m.x_f__mutmut_2")             # survived, not documented
+    # The original function changes: the mutant's fingerprint no longer matches, so it runs again.
+    src = tmp_path / "src" / "m.py"
+    src.write_text(src.read_text().replace('c["k"] += 1', 'c["k"] += 2'))
+    assert not equivalents.Skipper(str(tmp_path)).verified("m.x_f__mutmut_5")
+    assert (tmp_path / "skipped.txt").read_text() == "m.x_f__mutmut_5\n"

@@ -1,15 +1,22 @@
-"""`python tools/mutation/fastest_first.py run ...` = `python -m mutmut run ...`, with each mutant's
-tests handed to pytest fastest first.
+"""`python tools/mutation/fastest_first.py run ...` = `python -m mutmut run ...`, with three changes
+to what each mutant runs; none changes a verdict.
 
-mutmut 3.8.1 (pinned in requirements.txt) runs a mutant's selected tests with `pytest -x` in the
-order of a set, so a mutant that the quickest test kills often waits for slow ones (the
-stateful machine, the cut enumerations, the fuzz) to pass first. Sorting by the durations of its
-own stats run (state().duration_by_test) changes no verdict (the same tests run; -x stops at the
-first failure whatever the order) and only the time a killed mutant costs.
-
-It also drops the tests that never execute the mutant's statement (line_tests.py): the same
-verdicts again, and a surviving mutant pays for the tests that can see it, not for every test
-that calls its function. LINE_TESTS=0 turns that off; LINE_TESTS lists the test paths measured."""
+1. Its tests go to pytest killers first, then fastest first. mutmut 3.8.1 (pinned in
+   requirements.txt) hands them over in the order of a set, so a mutant the quickest test kills
+   often waited for the slow ones (the stateful machine, the cut enumerations) to pass first.
+   killers_plugin.py logs which test failed under each mutant; the tests that killed the most
+   mutants of the same function go first (in a hot function the fastest tests rarely kill: its
+   mutants cost 5-12 s each before). The order changes no verdict (-x stops at the first failure
+   whatever the order).
+2. Only the tests that execute the statement it changes (line_tests.py): a surviving mutant pays
+   for the tests that can see it, not for every test that calls its function. LINE_TESTS lists
+   the test paths measured; LINE_TESTS=0 turns this off.
+3. A mutant docs/mutation/ lists as equivalent, whose function and mutant are byte for byte the
+   ones that survived when it was last run (equivalents.verified holds their fingerprints), is
+   recorded as survived without running: it could only survive again, at the price of every
+   test that executes its line (15-30 s for a hot line). Its key goes to skipped.txt for the
+   report. FULL=1 runs them all.
+"""
 import os
 import sys
 
@@ -17,8 +24,30 @@ from mutmut.__main__ import cli
 from mutmut.state import state
 from mutmut.workers import isolation
 
+import equivalents
 
 _selector = []
+_killers = {"offset": 0, "by_function": {}}
+
+
+def _function(mutant_name):
+    return mutant_name.rsplit("__mutmut_", 1)[0]
+
+
+def _kill_counts(mutant_name):
+    """{test: mutants of this function it killed so far}, from the plugin's log."""
+    path = os.environ.get("MUTATION_KILLERS")
+    if path and os.path.exists(path):
+        with open(path) as f:
+            f.seek(_killers["offset"])
+            chunk = f.read()
+        done = chunk.rfind("\n") + 1                   # a line still being written waits
+        _killers["offset"] += len(chunk[:done].encode())
+        for line in chunk[:done].splitlines():
+            mutant, _, test = line.partition(" ")
+            counts = _killers["by_function"].setdefault(_function(mutant), {})
+            counts[test] = counts.get(test, 0) + 1
+    return _killers["by_function"].get(_function(mutant_name), {})
 
 
 def _select(mutant_name, tests):
@@ -32,10 +61,17 @@ def _select(mutant_name, tests):
 
 
 def _fastest_first(submit):
+    skip = equivalents.Skipper(os.path.abspath("mutants")) if os.environ.get("FULL") != "1" else None
+
     def submit_sorted(self, mutant_name, tests, *args, **kwargs):
+        if skip is not None and skip.verified(mutant_name):
+            self._no_tests_results.append(isolation.MutantResult(mutant_name=mutant_name, exit_code=0, duration=0.0))
+            return None
         took = state().duration_by_test
+        kills = _kill_counts(mutant_name)
         tests = _select(mutant_name, tests)
-        return submit(self, mutant_name, sorted(tests, key=lambda t: (took.get(t, 0.0), t)), *args, **kwargs)
+        order = sorted(tests, key=lambda t: (-kills.get(t, 0), took.get(t, 0.0), t))
+        return submit(self, mutant_name, order, *args, **kwargs)
     return submit_sorted
 
 

@@ -81,14 +81,11 @@ def statement_lines(func, lines_changed):
     return out
 
 
-class Selector:
-    def __init__(self, mutants_dir, covered):
+class Mutants:
+    """mutmut's mutants/src: each mutant function beside the original it came from."""
+
+    def __init__(self, mutants_dir):
         self.src = os.path.join(mutants_dir, "src")
-        self.covered = covered                    # measure()'s result
-        self.measured_tests = set()
-        for by_line in covered.values():
-            for ctxs in by_line.values():
-                self.measured_tests |= ctxs
         self._modules = {}
 
     def _module(self, mod):
@@ -97,12 +94,27 @@ class Selector:
             self._modules[mod] = (path,) + _functions(path)
         return self._modules[mod]
 
-    def lines(self, mutant_name):
-        """Absolute lines (in mutants/src) of the original function's changed statements, or None."""
+    def pair(self, mutant_name):
+        """(path, original function node, mutant function node, the module's lines)."""
         mod, name = mutant_name.split(".", 1)
         path, funcs, text = self._module(mod)
-        orig = funcs.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig")
-        mut = funcs.get(name)
+        return path, funcs.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"), funcs.get(name), text
+
+    def fingerprint(self, mutant_name):
+        """A hash of the original function and the mutant, names aside: a documented equivalent
+        stays verified while this is unchanged."""
+        import hashlib
+
+        _, orig, mut, text = self.pair(mutant_name)
+        if orig is None or mut is None:
+            return None
+        body = "\n".join(text[orig.lineno - 1:orig.end_lineno]).replace(orig.name, "F") + "\0" + \
+            "\n".join(text[mut.lineno - 1:mut.end_lineno]).replace(mut.name, "F")
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def lines(self, mutant_name):
+        """Absolute lines (in mutants/src) of the original function's changed statements, or None."""
+        path, orig, mut, text = self.pair(mutant_name)
         if orig is None or mut is None or not orig.body or not mut.body:
             return path, None
         o = text[orig.lineno - 1:orig.end_lineno]
@@ -122,6 +134,16 @@ class Selector:
             first, last = max(p - 1, 0), min(p + 1, len(po))
         base = orig.lineno + ob
         return path, statement_lines(orig, range(base + first, base + last))
+
+
+class Selector(Mutants):
+    def __init__(self, mutants_dir, covered):
+        Mutants.__init__(self, mutants_dir)
+        self.covered = covered                    # measure()'s result
+        self.measured_tests = set()
+        for by_line in covered.values():
+            for ctxs in by_line.values():
+                self.measured_tests |= ctxs
 
     def select(self, mutant_name, tests):
         path, lines = self.lines(mutant_name)

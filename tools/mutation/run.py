@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 
+import equivalents
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Not below build/: `make firmware` recreates build/ from scratch (and `make test` builds).
 SCRATCH = os.path.join(REPO, ".mutation")
@@ -76,7 +78,7 @@ def _setup_cfg(modules):
                 # own limit, which scales the durations of its traced stats run (10-40x real) x 3.
                 # The same limit applies to that traced stats run: 10 s failed it under load
                 # (the stateful machine, traced, on shared cores).
-                "pytest_add_cli_args=\n    -p\n    no:cacheprovider\n    -q\n    --timeout\n    30\n"
+                "pytest_add_cli_args=\n    -p\n    no:cacheprovider\n    -p\n    killers_plugin\n    -q\n    --timeout\n    30\n"
                 "timeout_multiplier=3\n" % (only, sel))
 
 
@@ -87,30 +89,7 @@ DETECTED = (1, 3, 36, 24, -24, 152, 255)
 
 
 def documented_equivalent():
-    """Mutant keys docs/mutation/*.md lists as equivalent: the first cell of a table row, full keys
-    (`mod.func__mutmut_7`), and bare numbers after one (`..._7`, `9`) for more of the same function;
-    a parenthesised remark (other numbering) is not read."""
-    import re
-
-    keys = set()
-    folder = os.path.join(REPO, "docs", "mutation")
-    full = re.compile(r"`([A-Za-z_][\w.\u01c1]*__mutmut_)(\d+)`|`(\d+)`")
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
-        if not name.endswith(".md"):
-            continue
-        with open(os.path.join(folder, name), encoding="utf-8") as f:
-            for line in f:
-                if not line.startswith("|"):
-                    continue
-                cell = re.sub(r"\(.*?\)", "", line.split("|")[1])
-                prefix = None
-                for m in full.finditer(cell):
-                    if m.group(1):
-                        prefix = m.group(1)
-                        keys.add(prefix + m.group(2))
-                    elif prefix is not None:
-                        keys.add(prefix + m.group(3))
-    return keys
+    return equivalents.documented()
 
 
 def _not_killed():
@@ -134,10 +113,14 @@ def main(argv):
     _sync(keep)
     _setup_cfg(mods)
     env = dict(os.environ, HYPOTHESIS_STATEFUL="mutation", CI="1", PYTHONDONTWRITEBYTECODE="1",
-               LINE_TESTS=os.environ.get("LINE_TESTS", " ".join(TESTS)))
+               LINE_TESTS=os.environ.get("LINE_TESTS", " ".join(TESTS)),
+               MUTATION_KILLERS=os.path.join(SCRATCH, "killers.txt"))
     mutmut = [sys.executable, "-m", "mutmut"]
     fast = [sys.executable, os.path.join(REPO, "tools", "mutation", "fastest_first.py")]   # same verdicts
     t0 = time.time()
+    for scratch_log in (equivalents.SKIPPED, env["MUTATION_KILLERS"]):
+        if os.path.exists(scratch_log):
+            os.remove(scratch_log)
     only = os.environ.get("MUTANTS", "").split()   # names or globs: re-check chosen survivors quickly
     run = ["nice", "-n", "19"] + fast + ["run", "--max-children", os.environ.get("MUTATION_JOBS", "2")]
     if keep and not only:
@@ -184,6 +167,14 @@ def main(argv):
     print("  non-equivalent: %d killed of %d checked (%d survivors documented as equivalent in docs/mutation/, "
           "%d not checked: the run was stopped before them): %.1f %%"
           % (tk, ne, len(listed), unrun, 100.0 * tk / ne if ne else 0))
+    skipped = set()
+    if os.path.exists(equivalents.SKIPPED):
+        with open(equivalents.SKIPPED) as f:
+            skipped = set(f.read().split())
+    n = equivalents.update([k for k, st in survivors if st == "survived"], skipped, set(per),
+                           os.path.join(SCRATCH, "mutants"))
+    print("  of the documented: %d not run again (function and mutant unchanged since they survived; "
+          "FULL=1 runs them); %d fingerprints in docs/mutation/equivalents.verified" % (len(skipped), n))
     print("survivors not documented as equivalent (%d): add a test or a row in docs/mutation/" % len(missing))
     for n, st in missing:
         print("  %s  %s" % (st, n))

@@ -1,0 +1,126 @@
+"""Round-5 mutation survivors of clinical.check_programme, clinical._check_ratio and
+commands._plan_summary: what each clinical refusal tells the clinician, the checks a stage
+reports, the override a restore leaves in the log, the boundaries of "typical" and "increase",
+and a weekly plan's day totals.
+
+Oracles: the label ("most patients are adequately maintained on 300-800mcg/day": 800 is
+typical; "No dose increases should be given in the first 24 hrs": an unchanged dose is no
+increase); docs/protocol.md (a refusal names its cause and the fix: the argument to resend;
+`day_totals_ng` lists each weekday of a weekly programme); arithmetic done here."""
+import clinical
+from pumpkit import DAY, cmd, commit, cont, log_since, make_pump, raises, refill, stage, warp
+
+SPINAL = {"indication": "spinal", "age_group": "adult"}
+
+
+def _pump(profile, first_ng, conc=500):
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, conc)
+    cmd(ctl, "profile_set", profile=profile)
+    commit(ctl, cont(first_ng), override_reason="replacement pump, patient on maintenance")
+    return hal, ctl
+
+
+def test_restore_refusals_name_the_ceiling_and_the_missing_reason():
+    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 400000)
+    warp(hal, ctl, 2 * DAY)
+    commit(ctl, cont(300000), override_reason="catheter repair: hold low")
+    e = raises("E_CLINICAL_LIMIT", stage, ctl, cont(400001), restore=True, override_reason="r")
+    assert e.detail == "restore is allowed up to the highest daily dose of the last 30 days (400000 ng/day)", e.detail
+    e = raises("E_OVERRIDE_REQUIRED", stage, ctl, cont(400000), restore=True)
+    assert e.detail == ("RESTORE: restoring the dose used before an interruption; resend with override_reason"), e.detail
+
+
+def test_a_restore_reports_its_override_and_logs_it_at_commit():
+    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 400000)
+    warp(hal, ctl, 2 * DAY)
+    commit(ctl, cont(300000), override_reason="catheter repair: hold low")
+    why = "withdrawal: restore prior dose"
+    checks = stage(ctl, cont(400000), restore=True, override_reason=why)["checks"]
+    assert {"rule": "RESTORE", "override": clinical.reason_id(why), "value": 400000} in checks, checks
+    seq = ctl.log.last_seq
+    commit(ctl, cont(400000), restore=True, override_reason=why)
+    overrides = [e for e in log_since(ctl, seq) if e[2] == "override"]
+    assert [e[3:] for e in overrides] == [[clinical.reason_id(why), 400000]], overrides
+
+
+def test_a_restart_refusal_names_the_profiles_initial_dose_and_a_restart_reports_it():
+    hal, ctl = _pump(SPINAL, 100000)                               # no initial_ng_day in the profile
+    warp(hal, ctl, DAY)
+    e = raises("E_CLINICAL_LIMIT", stage, ctl, cont(90000), restart=True)
+    assert e.detail == "restart is allowed up to the profile's initial_ng_day (None)", e.detail
+    hal, ctl = _pump(dict(SPINAL, initial_ng_day=100000), 100000)
+    warp(hal, ctl, DAY)
+    e = raises("E_CLINICAL_LIMIT", stage, ctl, cont(100001), restart=True)
+    assert e.detail == "restart is allowed up to the profile's initial_ng_day (100000)", e.detail
+    checks = stage(ctl, cont(100000), restart=True)["checks"]
+    assert {"rule": "HOL-RESTART", "initial_ng_day": 100000} in checks, checks
+
+
+def test_a_step_that_raises_the_rate_in_the_first_24_h_says_how_long_to_wait():
+    hal, ctl = _pump(SPINAL, 100000)
+    warp(hal, ctl, 3600)
+    up = {"mode": "flex", "steps": [{"effect_min": 420, "dose_ng_day": 80000, "shape": "step"},
+                                   {"effect_min": 1320, "dose_ng_day": 130000, "shape": "step"}]}
+    e = raises("E_FIRST_24H", stage, ctl, up)
+    assert e.detail == ("a step or periodic bolus raises the rate within 24 h of the initial programme "
+                        "(%d s left)" % (DAY - 3600)), e.detail
+
+
+def test_the_same_dose_again_in_the_first_24_h_is_no_increase():
+    hal, ctl = _pump(SPINAL, 100000)
+    warp(hal, ctl, 3600)
+    commit(ctl, cont(100000))
+    assert ctl.daily_ng() == 100000 and ctl.last_increase_t_s is None
+
+
+def test_800_mcg_a_day_is_typical_one_ng_more_needs_a_reason_and_the_refusal_says_so():
+    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 700000, conc=2000)
+    warp(hal, ctl, DAY)
+    stage(ctl, cont(800000))
+    e = raises("E_OVERRIDE_REQUIRED", stage, ctl, cont(800001))
+    assert e.detail == ("SOFT-RANGE: daily 800001..800001 ng outside the typical 300000..800000 ng/day; "
+                        "resend with override_reason"), e.detail
+
+
+def test_the_soft_refusals_say_the_rule_the_reason_and_the_fix():
+    hal, ctl = _pump(SPINAL, 500000)
+    e = raises("E_OVERRIDE_REQUIRED", stage, ctl, cont(399000))              # -20.2 %
+    assert e.detail == "SOFT-DECREASE: a cut of more than 20 % risks withdrawal; resend with override_reason", e.detail
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, 500)
+    cmd(ctl, "profile_set", profile=SPINAL)
+    e = raises("E_OVERRIDE_REQUIRED", stage, ctl, cont(200001))
+    assert e.detail == ("INIT-MAX: a first programme above 200000 ng/day (2x the 100 mcg screening dose); "
+                        "resend with override_reason"), e.detail
+
+
+def test_a_dose_over_twice_the_current_one_says_the_ratio_to_confirm_and_reports_it():
+    """201 000 / 100 000 ng/day = 201 %."""
+    hal, ctl = _pump(SPINAL, 100000)
+    warp(hal, ctl, DAY)
+    e = raises("E_CONFIRM_REQUIRED", stage, ctl, cont(201000))
+    assert e.detail == ("CONFIRM: the new dose is 201 % of the current 100000 ng/day (more than twice); "
+                        "resend with confirm_ratio=201"), e.detail
+    hal, ctl = make_pump()                          # no profile (test build): the rule holds pump-wide
+    refill(ctl, 20000000, 500)
+    commit(ctl, cont(100000))
+    checks = stage(ctl, cont(201000), confirm_ratio=201)["checks"]
+    assert checks == [{"rule": "CONFIRM-2X", "ratio_pct": 201}], checks
+
+
+def test_a_weekly_programme_reports_each_weekdays_total():
+    """A change programmed for its effect time starts the lead (2 h by default) earlier; a step
+    changes at once. 300 mcg a day in effect from day 0 00:00, 200 mcg from day 3 00:00: day 2
+    ends with 2 h at 200 (22/24 x 300 000 + 2/24 x 200 000), day 6 with 2 h at 300; the others are
+    whole days. The daily figure is the mean, rounded down."""
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, 500)
+    week = {"mode": "flex", "steps": [{"day": 0, "effect_min": 0, "dose_ng_day": 300000, "shape": "step"},
+                                      {"day": 3, "effect_min": 0, "dose_ng_day": 200000, "shape": "step"}]}
+    st = stage(ctl, week)
+    day2 = (22 * 300000 + 2 * 200000) // 24
+    day6 = (22 * 200000 + 2 * 300000) // 24
+    want = [300000, 300000, day2, 200000, 200000, 200000, day6]
+    assert st["day_totals_ng"] == want, st["day_totals_ng"]
+    assert st["daily_ng"] == sum(want) // 7

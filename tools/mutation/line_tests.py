@@ -44,11 +44,30 @@ def measure(mutants_dir, tests, env=None):
     return out
 
 
+class Func:
+    """Where a function is: its name, first and last line, and the line of its first statement
+    (a whole module's syntax tree is not kept: for mutmut's mutants/src it takes ~1 GB)."""
+    __slots__ = ("name", "lineno", "end_lineno", "body0")
+
+    def __init__(self, node):
+        self.name, self.lineno, self.end_lineno = node.name, node.lineno, node.end_lineno
+        self.body0 = node.body[0].lineno if node.body else None
+
+
 def _functions(path):
     with open(path, encoding="utf-8") as f:
         src = f.read()
-    return {node.name: node for node in ast.walk(ast.parse(src))
+    return {node.name: Func(node) for node in ast.walk(ast.parse(src))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}, src.splitlines()
+
+
+def parse_function(text, func):
+    """The syntax tree of one function, with the module's line numbers."""
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent("\n".join(text[func.lineno - 1:func.end_lineno])))
+    ast.increment_lineno(tree, func.lineno - 1)
+    return tree.body[0]
 
 
 def _innermost(func, line):
@@ -87,6 +106,7 @@ class Mutants:
     def __init__(self, mutants_dir):
         self.src = os.path.join(mutants_dir, "src")
         self._modules = {}
+        self._trees = {}
 
     def _module(self, mod):
         if mod not in self._modules:
@@ -122,11 +142,11 @@ class Mutants:
     def lines(self, mutant_name):
         """Absolute lines (in mutants/src) of the original function's changed statements, or None."""
         path, orig, mut, text = self.pair(mutant_name)
-        if orig is None or mut is None or not orig.body or not mut.body:
+        if orig is None or mut is None or orig.body0 is None or mut.body0 is None:
             return path, None
         o = text[orig.lineno - 1:orig.end_lineno]
         m = text[mut.lineno - 1:mut.end_lineno]
-        ob, mb = orig.body[0].lineno - orig.lineno, mut.body[0].lineno - mut.lineno
+        ob, mb = orig.body0 - orig.lineno, mut.body0 - mut.lineno
         if ob != mb or o[1:ob] != m[1:mb] or m[0].replace(mut.name, orig.name) != o[0]:
             return path, None                     # the signature or a default changed
         po, pm = o[ob:], m[mb:]
@@ -140,7 +160,9 @@ class Mutants:
         if last <= first:                         # pure insertion: the statements around it
             first, last = max(p - 1, 0), min(p + 1, len(po))
         base = orig.lineno + ob
-        return path, statement_lines(orig, range(base + first, base + last))
+        if orig.name not in self._trees:          # a function's mutants come one after another
+            self._trees = {orig.name: parse_function(text, orig)}
+        return path, statement_lines(self._trees[orig.name], range(base + first, base + last))
 
 
 class Selector(Mutants):

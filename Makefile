@@ -226,6 +226,7 @@ stateful-long: $(VENV_STAMP)
 FRAMES ?= 1000000
 fuzz: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) tools/fuzz/wirefuzz.py --frames $(FRAMES)
-# Mutation score of firmware/ (mutmut 3.x; tools/mutation/README.md); MODULES=... to limit.
+# Mutation score of firmware/ (mutmut 3.8.1 through tools/mutation/run.py; docs/verification.md):
+# MODULES=... to limit, KEEP=1 to go on from .mutation/, FULL=1 to run the documented equivalents too.
 mutation: $(VENV_STAMP)
 	MUTANTS="$(MUTANTS)" $(PY) tools/mutation/run.py $(MODULES)

@@ -6,6 +6,10 @@ machine (small derandomised profile), then the kill score per module and every s
     KEEP=1 python tools/mutation/run.py              # incremental: keep the last run's verdicts
                                                      # (mutmut re-runs changed functions only), then
                                                      # re-check its survivors against today's tests
+    FULL=1 python tools/mutation/run.py              # also run the documented equivalents again
+
+What each mutant runs (its tests, their order, whether a verified equivalent runs at all) is
+decided in fastest_first.py; none of it changes a verdict.
 
 Runs in a scratch copy (.mutation/, not below build/, which `make firmware` recreates) so the worktree never holds mutmut's mutants/ tree and
 the repository's pyproject.toml stays free of tool config: the copy gets a setup.cfg [mutmut]

@@ -99,3 +99,20 @@ def test_a_staged_programme_cannot_be_committed_after_end_of_service():
     e = raises("E_STATE", cmd, ctl, "programme_commit", hash=st["hash"])
     assert e.detail == "cannot programme in state end_of_life", e.detail
     assert ctl.daily_ng() == 100000
+
+
+def test_a_refill_is_refused_during_a_bolus_and_after_end_of_service():
+    """docs/protocol.md refill_stage: refused with E_STATE while a bolus runs and after end of
+    service; the refusal names the state and stages nothing."""
+    hal, ctl = _pump(SPINAL, 100000)
+    cmd(ctl, "bolus", dose_ng=50000, duration_min=60)
+    assert ctl.fsm.state == "bolus"
+    e = raises("E_STATE", cmd, ctl, "refill_stage", added_nl=1000000, withdrawn_nl=ctl.reservoir_nl())
+    assert e.detail == "refill not allowed in state bolus" and ctl.staged is None, e.detail
+    cmd(ctl, "sim_fault", fault="battery_drain", nah=cmd(ctl, "status")["battery_nah"])
+    for _ in range(4):
+        warp(hal, ctl, 30 * DAY)
+        if ctl.fsm.state == "end_of_life":
+            break
+    e = raises("E_STATE", cmd, ctl, "refill_stage", added_nl=1000000, withdrawn_nl=ctl.reservoir_nl())
+    assert e.detail == "refill not allowed in state end_of_life" and ctl.staged is None, e.detail

@@ -89,7 +89,7 @@ CMDS = [
     (
         "refill_stage",
         "refill_stage",
-        "Volume withdrawn, volume added, concentration. Returns expected vs withdrawn discrepancy: `discrepancy_nl` (exact; the ratio is `discrepancy_nl / expected_nl`), `discrepancy_ppm` (parts per million of the expected volume, rounded down; null when nothing was expected but something was withdrawn), `discrepancy_permille` (the same, per mille), and `discrepancy_flag`, true above 14.5 % compared exactly (`discrepancy_nl * 1000 > 145 * expected_nl`); the bridge bolus when the concentration changes, the new forecasts and the hash.",
+        "Volume withdrawn, volume added, concentration. Returns expected vs withdrawn discrepancy: `discrepancy_nl` (exact; the ratio is `discrepancy_nl / expected_nl`), `discrepancy_ppm` (parts per million of the expected volume, rounded down; null when nothing was expected but something was withdrawn), `discrepancy_permille` (the same, per mille), and `discrepancy_flag`, true above 14.5 % compared exactly (`discrepancy_nl * 1000 > 145 * expected_nl`); the bridge bolus when the concentration changes, the new forecasts and the hash. Refused with `E_STATE` (\"refill not allowed in state bolus\") while a bolus runs and after end of service.",
     ),
     ("refill_commit", "refill_commit", "Apply the staged refill."),
     ("bolus", "bolus", 'Clinician bolus: `dose_ng`, `duration_min` (or `kind: "prime"` with optional `volume_nl`). '

@@ -134,11 +134,12 @@ def refill_stage(ctl, args, t):
     if ctl.fsm.state in ("bolus", "end_of_life", "boot"):
         raise PumpError("E_STATE", "refill not allowed in state %s" % ctl.fsm.state)
     cap = ctl.model["capacity_nl"]
+    # argspec has checked every field against the schema (the strength with E_CONC); this
+    # model's reservoir bounds a withdrawal further: more than twice its capacity is a typo.
     withdrawn = _int(args, "withdrawn_nl", 0, 2 * cap)
-    conc = _int(args, "conc_ug_ml", 0, 1000000, ctl.conc_ug_ml)
-    added = _int(args, "added_nl", 0, 1000000000)
-    if conc < pm.CONC_MIN_UG_ML or conc > pm.CONC_MAX_UG_ML:
-        raise PumpError("E_CONC", "%d mcg/mL: allowed 1..2000 (500 and 2000 supplied, 50 screening)" % conc)
+    conc = args.get("conc_ug_ml")
+    conc = ctl.conc_ug_ml if conc is None else conc
+    added = args["added_nl"]
     if added > cap:
         ctl._now = t
         ctl._log("fill_rejected", added, cap)

@@ -124,3 +124,17 @@ def test_a_weekly_programme_reports_each_weekdays_total():
     want = [300000, 300000, day2, 200000, 200000, 200000, day6]
     assert st["day_totals_ng"] == want, st["day_totals_ng"]
     assert st["daily_ng"] == sum(want) // 7
+
+
+def test_a_withdrawal_is_bounded_by_twice_this_models_reservoir_and_the_strength_by_the_label():
+    """Model 20 holds 20 mL (docs/protocol.md hello: capacity_nl): up to 40 mL withdrawn is
+    accepted as typed, more is refused as a typo; a strength outside the label's 1..2000 mcg/mL
+    is E_CONC, and nothing is staged by either refusal."""
+    hal, ctl = make_pump(model=20)
+    e = raises("E_BAD_ARGS", cmd, ctl, "refill_stage", added_nl=1000, withdrawn_nl=40000001)
+    assert e.detail == "'withdrawn_nl'=40000001 outside 0..40000000" and ctl.staged is None, e.detail
+    for conc in (0, 2001):
+        raises("E_CONC", cmd, ctl, "refill_stage", added_nl=1000, withdrawn_nl=0, conc_ug_ml=conc)
+        assert ctl.staged is None
+    st = cmd(ctl, "refill_stage", added_nl=1000, withdrawn_nl=40000000, conc_ug_ml=2000)
+    assert ctl.staged is not None and st["discrepancy_nl"] == 40000000, st

@@ -138,3 +138,11 @@ def test_a_withdrawal_is_bounded_by_twice_this_models_reservoir_and_the_strength
         assert ctl.staged is None
     st = cmd(ctl, "refill_stage", added_nl=1000, withdrawn_nl=40000000, conc_ug_ml=2000)
     assert ctl.staged is not None and st["discrepancy_nl"] == 40000000, st
+
+
+def test_an_overfill_is_refused_with_both_volumes_named():
+    """Model 20 holds 20 000 000 nL: one nL more is E_OVERFILL, saying how much was entered and
+    what the reservoir holds (docs/protocol.md error table: E_OVERFILL)."""
+    hal, ctl = make_pump(model=20)
+    e = raises("E_OVERFILL", cmd, ctl, "refill_stage", added_nl=20000001, withdrawn_nl=0)
+    assert e.detail == "20000001 nL exceeds the 20000000 nL reservoir" and ctl.staged is None, e.detail

@@ -95,6 +95,28 @@ def warp(hal, ctl, seconds):
     ctl.advance(ctl.now_s())
 
 
+def profiled_pump(profile, first_ng, conc=500):
+    """A filled pump with a patient profile and its first continuous programme committed (a
+    reason given, in case the dose is above the first-programme maximum)."""
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, conc)
+    cmd(ctl, "profile_set", profile=profile)
+    commit(ctl, cont(first_ng), override_reason="replacement pump, patient on maintenance")
+    return hal, ctl
+
+
+def run_to_end_of_service(hal, ctl):
+    """Drain the battery (sim_fault), then warp in 30-day steps until end of service: ERI at
+    once, end of service 90 days later."""
+    cmd(ctl, "sim_fault", fault="battery_drain", nah=cmd(ctl, "status")["battery_nah"])
+    for _ in range(4):
+        warp(hal, ctl, 30 * DAY)
+        if ctl.fsm.state == "end_of_life":
+            break
+    if ctl.fsm.state != "end_of_life":
+        raise AssertionError(ctl.fsm.state)
+
+
 def state_digest(ctl):
     """Everything that defines the pump's therapy state, for bit-identity comparisons
     (not the clock offset, nor the count of telemetry commands the battery model charges)."""

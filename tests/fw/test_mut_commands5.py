@@ -11,7 +11,7 @@ differs from the staged one; nothing changed"; a refusal names cause and fix), t
 low-reservoir threshold `low_res_nl` 2000000 nL (docs/protocol.md, settings_get), and
 arithmetic done here: 100000 ng/day at 500 mcg/mL is 200000 nL/day, so 20 mL last 100 days
 and reach the 2 mL alarm threshold after 90."""
-from pumpkit import DAY, NIGHT, cmd, cont, make_pump, raises, refill, stage, warp
+from pumpkit import DAY, NIGHT, cmd, cont, make_pump, raises, refill, run_to_end_of_service, stage, warp
 
 # docs/protocol.md, programme_stage example: the night plan normalised, and its hash.
 NIGHT_NORM = {"boluses": [], "lead_min": 120, "mode": "flex", "steps": [
@@ -31,12 +31,7 @@ def _filled(conc=500):
 def test_end_of_service_refuses_a_stage_and_says_why():
     """At end of service a stage is refused with E_STATE naming end of service; nothing is staged."""
     hal, ctl = _filled()
-    cmd(ctl, "sim_fault", fault="battery_drain", nah=cmd(ctl, "status")["battery_nah"])
-    for _ in range(4):
-        warp(hal, ctl, 30 * DAY)
-        if ctl.fsm.state == "end_of_life":
-            break
-    assert ctl.fsm.state == "end_of_life", ctl.fsm.state
+    run_to_end_of_service(hal, ctl)
     e = raises("E_STATE", stage, ctl, cont(100000))
     assert e.detail == "end of service: the pump cannot be programmed", e.detail
     assert ctl.staged is None

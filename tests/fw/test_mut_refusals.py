@@ -8,21 +8,13 @@ typical; "No dose increases should be given in the first 24 hrs": an unchanged d
 increase); docs/protocol.md (a refusal names its cause and the fix: the argument to resend;
 `day_totals_ng` lists each weekday of a weekly programme); arithmetic done here."""
 import clinical
-from pumpkit import DAY, cmd, commit, cont, log_since, make_pump, raises, refill, stage, warp
+from pumpkit import DAY, cmd, commit, cont, log_since, make_pump, profiled_pump, raises, refill, stage, warp
 
 SPINAL = {"indication": "spinal", "age_group": "adult"}
 
 
-def _pump(profile, first_ng, conc=500):
-    hal, ctl = make_pump()
-    refill(ctl, 20000000, conc)
-    cmd(ctl, "profile_set", profile=profile)
-    commit(ctl, cont(first_ng), override_reason="replacement pump, patient on maintenance")
-    return hal, ctl
-
-
 def test_restore_refusals_name_the_ceiling_and_the_missing_reason():
-    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 400000)
+    hal, ctl = profiled_pump(dict(SPINAL, phase="maintenance"), 400000)
     warp(hal, ctl, 2 * DAY)
     commit(ctl, cont(300000), override_reason="catheter repair: hold low")
     e = raises("E_CLINICAL_LIMIT", stage, ctl, cont(400001), restore=True, override_reason="r")
@@ -32,7 +24,7 @@ def test_restore_refusals_name_the_ceiling_and_the_missing_reason():
 
 
 def test_a_restore_reports_its_override_and_logs_it_at_commit():
-    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 400000)
+    hal, ctl = profiled_pump(dict(SPINAL, phase="maintenance"), 400000)
     warp(hal, ctl, 2 * DAY)
     commit(ctl, cont(300000), override_reason="catheter repair: hold low")
     why = "withdrawal: restore prior dose"
@@ -45,11 +37,11 @@ def test_a_restore_reports_its_override_and_logs_it_at_commit():
 
 
 def test_a_restart_refusal_names_the_profiles_initial_dose_and_a_restart_reports_it():
-    hal, ctl = _pump(SPINAL, 100000)                               # no initial_ng_day in the profile
+    hal, ctl = profiled_pump(SPINAL, 100000)                               # no initial_ng_day in the profile
     warp(hal, ctl, DAY)
     e = raises("E_CLINICAL_LIMIT", stage, ctl, cont(90000), restart=True)
     assert e.detail == "restart is allowed up to the profile's initial_ng_day (None)", e.detail
-    hal, ctl = _pump(dict(SPINAL, initial_ng_day=100000), 100000)
+    hal, ctl = profiled_pump(dict(SPINAL, initial_ng_day=100000), 100000)
     warp(hal, ctl, DAY)
     e = raises("E_CLINICAL_LIMIT", stage, ctl, cont(100001), restart=True)
     assert e.detail == "restart is allowed up to the profile's initial_ng_day (100000)", e.detail
@@ -58,7 +50,7 @@ def test_a_restart_refusal_names_the_profiles_initial_dose_and_a_restart_reports
 
 
 def test_a_step_that_raises_the_rate_in_the_first_24_h_says_how_long_to_wait():
-    hal, ctl = _pump(SPINAL, 100000)
+    hal, ctl = profiled_pump(SPINAL, 100000)
     warp(hal, ctl, 3600)
     up = {"mode": "flex", "steps": [{"effect_min": 420, "dose_ng_day": 80000, "shape": "step"},
                                    {"effect_min": 1320, "dose_ng_day": 130000, "shape": "step"}]}
@@ -68,14 +60,14 @@ def test_a_step_that_raises_the_rate_in_the_first_24_h_says_how_long_to_wait():
 
 
 def test_the_same_dose_again_in_the_first_24_h_is_no_increase():
-    hal, ctl = _pump(SPINAL, 100000)
+    hal, ctl = profiled_pump(SPINAL, 100000)
     warp(hal, ctl, 3600)
     commit(ctl, cont(100000))
     assert ctl.daily_ng() == 100000 and ctl.last_increase_t_s is None
 
 
 def test_800_mcg_a_day_is_typical_one_ng_more_needs_a_reason_and_the_refusal_says_so():
-    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 700000, conc=2000)
+    hal, ctl = profiled_pump(dict(SPINAL, phase="maintenance"), 700000, conc=2000)
     warp(hal, ctl, DAY)
     stage(ctl, cont(800000))
     e = raises("E_OVERRIDE_REQUIRED", stage, ctl, cont(800001))
@@ -84,7 +76,7 @@ def test_800_mcg_a_day_is_typical_one_ng_more_needs_a_reason_and_the_refusal_say
 
 
 def test_the_soft_refusals_say_the_rule_the_reason_and_the_fix():
-    hal, ctl = _pump(SPINAL, 500000)
+    hal, ctl = profiled_pump(SPINAL, 500000)
     e = raises("E_OVERRIDE_REQUIRED", stage, ctl, cont(399000))              # -20.2 %
     assert e.detail == "SOFT-DECREASE: a cut of more than 20 % risks withdrawal; resend with override_reason", e.detail
     hal, ctl = make_pump()
@@ -97,7 +89,7 @@ def test_the_soft_refusals_say_the_rule_the_reason_and_the_fix():
 
 def test_a_dose_over_twice_the_current_one_says_the_ratio_to_confirm_and_reports_it():
     """201 000 / 100 000 ng/day = 201 %."""
-    hal, ctl = _pump(SPINAL, 100000)
+    hal, ctl = profiled_pump(SPINAL, 100000)
     warp(hal, ctl, DAY)
     e = raises("E_CONFIRM_REQUIRED", stage, ctl, cont(201000))
     assert e.detail == ("CONFIRM: the new dose is 201 % of the current 100000 ng/day (more than twice); "

@@ -7,18 +7,10 @@ Oracles: the label's ranges ("Range: 22-1400mcg/day" cerebral, "12-2003mcg/day" 
 changes nothing), docs/protocol.md's `restore` (up to the highest dose of the last 30 days, of
 its last 32 commits: a RAM bound, clinical.HISTORY_MAX, pinned here on both sides)."""
 import clinical
-from pumpkit import DAY, cmd, commit, cont, make_pump, raises, refill, stage, warp
+from pumpkit import DAY, cmd, commit, cont, make_pump, profiled_pump, raises, refill, run_to_end_of_service, stage, warp
 
 SPINAL = {"indication": "spinal", "age_group": "adult"}
 CEREBRAL = {"indication": "cerebral", "age_group": "adult"}
-
-
-def _pump(profile, first_ng, conc=500):
-    hal, ctl = make_pump()
-    refill(ctl, 20000000, conc)
-    cmd(ctl, "profile_set", profile=profile)
-    commit(ctl, cont(first_ng), override_reason="replacement pump, patient on maintenance")
-    return hal, ctl
 
 
 def test_the_clinical_build_names_the_missing_profile_and_the_fix():
@@ -48,7 +40,7 @@ def test_a_stage_reports_the_hard_range_it_checked():
 
 
 def test_recommitting_the_same_daily_dose_is_not_the_days_increase():
-    hal, ctl = _pump(SPINAL, 100000)
+    hal, ctl = profiled_pump(SPINAL, 100000)
     warp(hal, ctl, DAY)
     commit(ctl, cont(100000))                     # the same dose again: no increase
     commit(ctl, cont(110000))                     # so +10 % is still allowed today
@@ -58,7 +50,7 @@ def test_recommitting_the_same_daily_dose_is_not_the_days_increase():
 def test_a_restore_counts_as_the_days_increase_even_below_the_current_dose():
     """A restore (after an interruption, past the titration caps) uses up the day's one increase,
     whatever its size: here it is 1.7 % below the current dose, and +3 % is refused after it."""
-    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 400000)
+    hal, ctl = profiled_pump(dict(SPINAL, phase="maintenance"), 400000)
     warp(hal, ctl, 2 * DAY)
     commit(ctl, cont(300000), override_reason="catheter repair: hold low")
     warp(hal, ctl, 2 * DAY)
@@ -72,7 +64,7 @@ def test_a_restore_counts_as_the_days_increase_even_below_the_current_dose():
 def test_the_restore_memory_holds_the_last_32_commits():
     """The high dose stays the restore ceiling through 31 later commits (32 entries with it),
     and is forgotten at the 32nd: the bound is clinical.HISTORY_MAX = 32, both sides."""
-    hal, ctl = _pump(dict(SPINAL, phase="maintenance"), 400000)
+    hal, ctl = profiled_pump(dict(SPINAL, phase="maintenance"), 400000)
     if clinical.HISTORY_MAX != 32:
         raise AssertionError(clinical.HISTORY_MAX)
     warp(hal, ctl, 2 * DAY)
@@ -88,14 +80,9 @@ def test_the_restore_memory_holds_the_last_32_commits():
 def test_a_staged_programme_cannot_be_committed_after_end_of_service():
     """End of service overtakes a staged change: the commit is refused with the state named,
     and the programme stays as it was."""
-    hal, ctl = _pump(SPINAL, 100000)
+    hal, ctl = profiled_pump(SPINAL, 100000)
     st = stage(ctl, cont(90000))
-    cmd(ctl, "sim_fault", fault="battery_drain", nah=cmd(ctl, "status")["battery_nah"])
-    for _ in range(4):
-        warp(hal, ctl, 30 * DAY)
-        if ctl.fsm.state == "end_of_life":
-            break
-    assert ctl.fsm.state == "end_of_life", ctl.fsm.state
+    run_to_end_of_service(hal, ctl)
     e = raises("E_STATE", cmd, ctl, "programme_commit", hash=st["hash"])
     assert e.detail == "cannot programme in state end_of_life", e.detail
     assert ctl.daily_ng() == 100000
@@ -104,15 +91,11 @@ def test_a_staged_programme_cannot_be_committed_after_end_of_service():
 def test_a_refill_is_refused_during_a_bolus_and_after_end_of_service():
     """docs/protocol.md refill_stage: refused with E_STATE while a bolus runs and after end of
     service; the refusal names the state and stages nothing."""
-    hal, ctl = _pump(SPINAL, 100000)
+    hal, ctl = profiled_pump(SPINAL, 100000)
     cmd(ctl, "bolus", dose_ng=50000, duration_min=60)
     assert ctl.fsm.state == "bolus"
     e = raises("E_STATE", cmd, ctl, "refill_stage", added_nl=1000000, withdrawn_nl=ctl.reservoir_nl())
     assert e.detail == "refill not allowed in state bolus" and ctl.staged is None, e.detail
-    cmd(ctl, "sim_fault", fault="battery_drain", nah=cmd(ctl, "status")["battery_nah"])
-    for _ in range(4):
-        warp(hal, ctl, 30 * DAY)
-        if ctl.fsm.state == "end_of_life":
-            break
+    run_to_end_of_service(hal, ctl)
     e = raises("E_STATE", cmd, ctl, "refill_stage", added_nl=1000000, withdrawn_nl=ctl.reservoir_nl())
     assert e.detail == "refill not allowed in state end_of_life" and ctl.staged is None, e.detail

@@ -138,3 +138,18 @@ def test_an_overfill_is_refused_with_both_volumes_named():
     hal, ctl = make_pump(model=20)
     e = raises("E_OVERFILL", cmd, ctl, "refill_stage", added_nl=20000001, withdrawn_nl=0)
     assert e.detail == "20000001 nL exceeds the 20000000 nL reservoir" and ctl.staged is None, e.detail
+
+
+def test_a_refill_at_a_new_strength_forecasts_at_that_strength():
+    """100 000 ng/day at 2000 mcg/mL is 50 000 nL a day: a 20 mL fill reaches the 2 mL alarm
+    level after 360 days and is empty after 400 (at the old 500 mcg/mL: 90 and 100). The
+    forecast counts from the refill, less at most one stroke (250 nL: 432 s at this flow)
+    already on its way."""
+    hal, ctl = make_pump()
+    refill(ctl, 20000000, 500)
+    commit(ctl, cont(100000))
+    warp(hal, ctl, 10 * DAY)
+    t = ctl.t_s
+    after = cmd(ctl, "refill_stage", added_nl=20000000, withdrawn_nl=ctl.reservoir_nl(), conc_ug_ml=2000)["after"]
+    for key, days in (("alarm_t_s", 360), ("empty_t_s", 400)):
+        assert t + days * DAY - 432 <= after[key] <= t + days * DAY, (key, after[key] - t - days * DAY)

@@ -153,3 +153,21 @@ def test_a_refill_at_a_new_strength_forecasts_at_that_strength():
     after = cmd(ctl, "refill_stage", added_nl=20000000, withdrawn_nl=ctl.reservoir_nl(), conc_ug_ml=2000)["after"]
     for key, days in (("alarm_t_s", 360), ("empty_t_s", 400)):
         assert t + days * DAY - 432 <= after[key] <= t + days * DAY, (key, after[key] - t - days * DAY)
+
+
+def test_a_refill_stage_echoes_its_inputs_and_rounds_the_discrepancy_down():
+    """docs/protocol.md refill_stage: the reply echoes withdrawn, added and strength, and gives
+    the discrepancy in ppm and per mille rounded down: 1 000 nL of 1 000 000 expected is
+    1 000 ppm = 1 per mille. Two different fills stage under two different hashes; a stopped
+    pump delivers nothing, so its refill forecasts no alarm and no empty date."""
+    hal, ctl = make_pump()
+    refill(ctl, 1000000, 500)
+    st = cmd(ctl, "refill_stage", added_nl=2000000, withdrawn_nl=999000, conc_ug_ml=500)
+    assert (st["withdrawn_nl"], st["added_nl"], st["conc_ug_ml"]) == (999000, 2000000, 500), st
+    assert (st["discrepancy_nl"], st["discrepancy_ppm"], st["discrepancy_permille"]) == (1000, 1000, 1), st
+    other = cmd(ctl, "refill_stage", added_nl=2000001, withdrawn_nl=999000, conc_ug_ml=500)
+    assert other["hash"] != st["hash"]
+    commit(ctl, cont(100000))
+    cmd(ctl, "stop")
+    after = cmd(ctl, "refill_stage", added_nl=2000000, withdrawn_nl=ctl.reservoir_nl())["after"]
+    assert after == {"alarm_t_s": None, "empty_t_s": None}, after

@@ -9,8 +9,9 @@ import textwrap
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "mutation"))
 import line_tests  # noqa: E402
 
-# The shape mutmut 3 writes: the original as `x_f__mutmut_orig`, each mutant beside it.
-MODULE = textwrap.dedent('''\
+# The shape mutmut 3 writes: the original as `x_f__mutmut_orig`, each mutant beside it, the
+# same lines but one.
+ORIG = textwrap.dedent('''\
     def x_f__mutmut_orig(a, b=2):
         if a > b:
             return a + b
@@ -21,57 +22,11 @@ MODULE = textwrap.dedent('''\
         except KeyError:
             pass
         return c
-    def x_f__mutmut_1(a, b=2):
-        if a >= b:
-            return a + b
-        c = {"k": a,
-             "j": b}
-        try:
-            c["k"] += 1
-        except KeyError:
-            pass
-        return c
-    def x_f__mutmut_2(a, b=2):
-        if a > b:
-            return a + b
-        c = {"k": a,
-             "j": None}
-        try:
-            c["k"] += 1
-        except KeyError:
-            pass
-        return c
-    def x_f__mutmut_3(a, b=3):
-        if a > b:
-            return a + b
-        c = {"k": a,
-             "j": b}
-        try:
-            c["k"] += 1
-        except KeyError:
-            pass
-        return c
-    def x_f__mutmut_4(a, b=2):
-        if a > b:
-            return a + b
-        c = {"k": a,
-             "j": b}
-        try:
-            c["k"] += 1
-        except IndexError:
-            pass
-        return c
-    def x_f__mutmut_5(a, b=2):
-        if a > b:
-            return a - b
-        c = {"k": a,
-             "j": b}
-        try:
-            c["k"] += 1
-        except KeyError:
-            pass
-        return c
     ''')
+CHANGES = {1: ("a > b", "a >= b"), 2: ('"j": b', '"j": None'), 3: ("b=2", "b=3"),
+           4: ("KeyError", "IndexError"), 5: ("a + b", "a - b")}
+MODULE = ORIG + "".join(ORIG.replace("mutmut_orig", "mutmut_%d" % n).replace(old, new)
+                        for n, (old, new) in sorted(CHANGES.items()))
 
 
 def _selector(tmp_path, covered):

@@ -92,10 +92,6 @@ def _setup_cfg(modules):
 DETECTED = (1, 3, 36, 24, -24, 152, 255)
 
 
-def documented_equivalent():
-    return equivalents.documented()
-
-
 def _not_killed():
     """Mutant keys the kept verdicts do not count as detected (survived, no tests, unrun)."""
     out = []
@@ -163,7 +159,7 @@ def main(argv):
         tt += t
         print("  %-16s %4d mutants  %4d killed  %5.1f %%   %s" % (mod, t, k, 100.0 * k / t if t else 0, d))
     print("  %-16s %4d mutants  %4d killed  %5.1f %%" % ("total", tt, tk, 100.0 * tk / tt if tt else 0))
-    equiv = documented_equivalent()
+    equiv = equivalents.documented()
     listed = [(n, st) for n, st in survivors if n in equiv]
     missing = [(n, st) for n, st in survivors if n not in equiv]
     unrun = sum(d.get("not checked", 0) for d in per.values())

@@ -106,3 +106,49 @@ def test_long_values_are_cut_to_24_characters_and_unrenderable_ones_shown_as_a_q
     # a value JSON cannot carry (a float reaches the check only from a host-side caller)
     assert _msg(E, "alarms_silence", {"duration_min": 1.5}) == \
         "duration_min=?: wrong type; expected integer 1..1440 min"
+
+
+def _ok(cmd, args):
+    argspec.check_args(cmd, args)   # raises PumpError if refused
+
+
+def test_text_is_printable_up_to_u_ffff_on_both_sides_of_every_bound():
+    # docs/protocol.md: text is "printable characters (up to U+FFFF)"; a lone surrogate
+    # (U+D800..U+DFFF) is refused because the runtimes would count it differently
+    # (argspec.check_value's comment). Each bound below is checked from both sides.
+    def text(o):
+        return {"t_s": 40000000, "reason": "a" + chr(o) + "b"}
+    for o in (0x20, 0x7E, 0x80, 0xD7FF, 0xE000, 0xFFFF):
+        _ok("time_set", text(o))
+    for o in (0x00, 0x1F, 0x7F, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0x10000, 0x10FFFF):
+        msg = _msg(E, "time_set", text(o))
+        assert msg.endswith(": control character or character above U+FFFF; expected text of 1..80 printable "
+                            "characters (up to U+FFFF)"), (hex(o), msg)
+        assert msg.startswith("reason="), msg
+    assert _msg(E, "time_set", {"t_s": 40000000, "reason": "\x7f"}) == \
+        'reason="\\u007f": control character or character above U+FFFF; expected text of 1..80 printable ' \
+        'characters (up to U+FFFF)'
+
+
+def test_hex_takes_either_case_and_names_the_first_non_hex_value():
+    # argspec.py's layout: "hex" lo..hi is the length in hex digits (either case)
+    _ok("auth", {"role": "clinician", "mac": "0123456789abcdef" * 4})
+    _ok("auth", {"role": "clinician", "mac": "0123456789ABCDEF" * 4})
+    for bad in ("g", "G", "x", "X", " ", "-"):   # X is no hex digit in either case
+        msg = _msg(E, "auth", {"role": "clinician", "mac": "a" * 63 + bad})
+        assert msg == 'mac="%s...: not hex; expected 64 hex digits' % ("a" * 20), msg
+
+
+def test_wrong_types_show_the_value_given():
+    assert _msg(E, "time_set", {"t_s": 40000000, "reason": 5}) == \
+        "reason=5: wrong type; expected text of 1..80 printable characters (up to U+FFFF)"
+    assert _msg(E, "alarms_clear", {"names": 7}).startswith("names=7: wrong type; expected list of 1..")
+    assert _msg(E, "auth", {"role": "clinician", "mac": 12}) == "mac=12: wrong type; expected 64 hex digits"
+
+
+def test_a_bool_field_takes_false_as_well_as_true():
+    for flag in (False, True):
+        _ok("programme_stage", {"programme": {"mode": "continuous", "dose_ng_day": 100000}, "restart": flag})
+    for bad in (0, 1, None, "false"):
+        assert _msg(E, "programme_stage", {"programme": {"mode": "continuous", "dose_ng_day": 100000},
+                                           "restart": bad}).endswith(": wrong type; expected true or false")

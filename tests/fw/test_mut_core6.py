@@ -10,7 +10,7 @@ before end of service), docs/design.md (the ledger's share of a stroke tick's al
 0 B), the label's unit arithmetic (ng/day * s / 86400 = ng; ng * 1000 / (mcg/mL) = nL) done
 here, and the published development-key formula HMAC(DEV_SECRET, "service|" + serial).
 """
-from pumpkit import T0, DAY, make_pump, ready_pump, cmd, warp, log_since, refill, programme, raises, cont
+from pumpkit import BOLUSY, T0, DAY, make_pump, ready_pump, cmd, warp, log_since, refill, programme, raises, cont
 from hal_sim import SimHal
 from flash import MemoryFlash
 from controller import Controller
@@ -34,6 +34,7 @@ REQS = {
     "test_a_partial_stall_logs_the_strokes_done": ["SAFE-MUTANTS"],
     "test_the_reference_search_answers_at_once_or_never": ["SAFE-MUTANTS"],
     "test_crossing_a_piece_keeps_the_ledgers_cache_in_place": ["SAFE-MUTANTS"],
+    "test_a_periodic_bolus_runs_from_its_first_second_to_before_its_last": ["SAFE-MUTANTS"],
 }
 
 CONT = cont(100000)   # 100 000 ng/day: at 2000 mcg/mL 50 000 nL/day
@@ -252,3 +253,19 @@ def test_crossing_a_piece_keeps_the_ledgers_cache_in_place():
     end = c[1]
     assert led.volume_nl(end + 1) == led.volume_exact_nl(end + 1)
     assert led._pc is c and c[0] == end
+
+
+def test_a_periodic_bolus_runs_from_its_first_second_to_before_its_last():
+    """BOLUSY's periodic boluses: 60 000 ng over 30 min from 08:00 (60 000 * 1440 / 30 =
+    2 880 000 ng/day on top of the steps) and 25 000 ng over 20 min from 23:50 (1 800 000 ng/day,
+    across midnight). A bolus of 30 min runs in [08:00:00, 08:30:00): its rate is there at 08:00:00
+    and 08:29:59, gone at 08:30:00 (and at 00:10:00 for the late one). The reference is the same
+    plan without boluses."""
+    with_b = schedule.Plan(schedule.normalise(BOLUSY, 2000, pm.model(20)))
+    plain = {"mode": "flex", "lead_min": BOLUSY["lead_min"], "steps": BOLUSY["steps"]}
+    without = schedule.Plan(schedule.normalise(plain, 2000, pm.model(20)))
+    h = 3600
+    for local, extra in ((8 * h - 1, 0), (8 * h, 2880000), (8 * h + 1799, 2880000), (8 * h + 1800, 0),
+                         (23 * h + 50 * 60 - 1, 0), (23 * h + 50 * 60, 1800000), (DAY, 1800000),
+                         (DAY + 599, 1800000), (DAY + 600, 0)):
+        assert with_b.rate_ng_day(local) - without.rate_ng_day(local) == extra, local

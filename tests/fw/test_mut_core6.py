@@ -35,6 +35,7 @@ REQS = {
     "test_the_reference_search_answers_at_once_or_never": ["SAFE-MUTANTS"],
     "test_crossing_a_piece_keeps_the_ledgers_cache_in_place": ["SAFE-MUTANTS"],
     "test_a_periodic_bolus_runs_from_its_first_second_to_before_its_last": ["SAFE-MUTANTS"],
+    "test_the_cache_follows_the_strokes_across_every_edge": ["SAFE-MUTANTS"],
 }
 
 CONT = cont(100000)   # 100 000 ng/day: at 2000 mcg/mL 50 000 nL/day
@@ -269,3 +270,19 @@ def test_a_periodic_bolus_runs_from_its_first_second_to_before_its_last():
                          (23 * h + 50 * 60 - 1, 0), (23 * h + 50 * 60, 1800000), (DAY, 1800000),
                          (DAY + 599, 1800000), (DAY + 600, 0)):
         assert with_b.rate_ng_day(local) - without.rate_ng_day(local) == extra, local
+
+
+def test_the_cache_follows_the_strokes_across_every_edge():
+    """docs/design.md (issue 9): the ledger answers a stroke tick from its piece cache (0 B), the
+    full integral (long ints) only after a command rebased it. Ticking every minute for two days
+    across ramps, two periodic boluses (one across midnight) and a one-off override (its start
+    and end), every tick's volume is that of the full integral and comes from the cache: the
+    piece holding the tick's time is the cached one afterwards."""
+    led = _ledger(BOLUSY)
+    led.add_override(T0 + 40020, T0 + 46020, 300000, False)
+    t = T0
+    led.first_t_reaching(led.volume_exact_nl(t) + 250, t)     # cold start: builds the cache
+    while t < T0 + 2 * DAY:
+        t += 60
+        assert led.volume_nl(t) == led.volume_exact_nl(t), t
+        assert led._piece_has(t), t

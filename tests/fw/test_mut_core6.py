@@ -85,8 +85,8 @@ def test_a_refusal_writes_flash_only_when_it_logged_something():
 
 
 def test_a_controller_made_with_defaults_is_the_test_builds_development_pump():
-    """Controller(hal) is what the test rigs drive (tools/fuzz/fuzzrig.py logs in as service
-    with dev_service_key("SIM00001")): a test build, serial SIM00001, whose service key is
+    """Controller(hal) is the development pump PumpRuntime(hal) is (tools/fuzz/fuzzrig.py drives
+    that one, logging in with dev_service_key("SIM00001")): a test build, serial SIM00001, whose service key is
     HMAC(DEV_SECRET, "service|SIM00001") (protocol.md, "Authentication"). A given serial is
     the one hello reports (protocol.md's example: ITB-000042)."""
     hal = SimHal(start_t_s=T0, flash=MemoryFlash())

@@ -20,6 +20,8 @@ REQS = {
     "test_a_corrupt_slot_fails_the_self_test": ["SAFE-MUTANTS"],
     "test_a_reboot_keeps_the_development_key_and_shows_the_led": ["SAFE-MUTANTS"],
     "test_an_unclean_reset_without_rtc_assumes_900_s_of_delivery": ["SAFE-MUTANTS"],
+    "test_the_assumed_strokes_stop_at_what_the_fill_holds": ["SAFE-MUTANTS"],
+    "test_a_stopped_pump_rebooted_then_refilled_reads_the_new_fill": ["SAFE-MUTANTS"],
 }
 
 CONT = cont(100000)   # 50 000 nL/day at 2000 mcg/mL
@@ -48,10 +50,12 @@ def test_end_of_service_is_logged_once_and_survives_a_reboot():
     run_to_end_of_service(hal, ctl)
     for _ in range(3):
         warp(hal, ctl, 30 * DAY)
+    cmd(ctl, "sim_fault", fault="battery_drain", nah=1)     # forecasts recomputed
+    warp(hal, ctl, 30 * DAY)
     assert [e[2] for e in log_since(ctl, seq)].count("eos") == 1
-    assert ctl.next_event() == (None, None) or ctl.next_event()[0] != "eos"
     hal2, ctl2 = _reboot(hal, ctl)
     assert ctl2.fsm.state == "end_of_life" and "eos" in ctl2.alarms.active
+    assert ctl2.pushed[-1] == ("boot", {"state": "end_of_life", "unclean": True}, ctl2.t_s)
     assert hal2.led_state == "alarm"
 
 
@@ -98,3 +102,31 @@ def test_an_unclean_reset_without_rtc_assumes_900_s_of_delivery():
     hal3, ctl3 = _reboot(hal2, ctl2)
     assert [e[2:] for e in log_since(ctl3, seq) if e[2] == "reset_unclean"] == [["reset_unclean", ctl2.t_s, 0]]
     assert ctl3.strokes_fill == 10 and cmd(ctl3, "status")["strokes"] == 10
+
+
+def test_the_assumed_strokes_stop_at_what_the_fill_holds():
+    """1 000 249 nL hold 4000 whole strokes. At 1 000 000 nL/day (2 000 000 ng/day, 2000 mcg/mL)
+    86 000 s deliver 995 370 nL; 900 s more would pass the fill (1 005 787 nL): the pump rebooted
+    without an RTC assumes no more than the 4000 strokes the fill holds."""
+    hal, ctl = make_pump()
+    from pumpkit import refill, programme
+    refill(ctl, 1000249, 2000)
+    programme(ctl, cont(2000000))
+    warp(hal, ctl, 86000)
+    hal2, ctl2 = _reboot(hal, ctl, t_s=0, rtc=False)
+    st = cmd(ctl2, "status")
+    assert st["strokes"] == 4000 and isinstance(st["strokes"], int)
+
+
+def test_a_stopped_pump_rebooted_then_refilled_reads_the_new_fill():
+    """An hour at 50 000 nL/day is 2083 nL: 8 strokes (2000 nL) and 83 nL not yet a stroke. Stopped,
+    rebooted, refilled with 20 mL: the reservoir reads 20 000 000 - 83 nL (only the part-stroke
+    carries over into the new fill)."""
+    hal, ctl = ready_pump(CONT)
+    warp(hal, ctl, 3600)
+    cmd(ctl, "stop")
+    hal2, ctl2 = _reboot(hal, ctl)
+    assert ctl2.fsm.state == "stopped"
+    from pumpkit import refill
+    refill(ctl2, 20000000, 2000)
+    assert cmd(ctl2, "status")["reservoir_nl"] == 20000000 - 83

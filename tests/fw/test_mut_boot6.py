@@ -22,6 +22,7 @@ REQS = {
     "test_an_unclean_reset_without_rtc_assumes_900_s_of_delivery": ["SAFE-MUTANTS"],
     "test_the_assumed_strokes_stop_at_what_the_fill_holds": ["SAFE-MUTANTS"],
     "test_a_stopped_pump_rebooted_then_refilled_reads_the_new_fill": ["SAFE-MUTANTS"],
+    "test_a_state_store_that_cannot_be_read_fails_the_self_test": ["SAFE-MUTANTS"],
 }
 
 CONT = cont(100000)   # 50 000 nL/day at 2000 mcg/mL
@@ -130,3 +131,31 @@ def test_a_stopped_pump_rebooted_then_refilled_reads_the_new_fill():
     from pumpkit import refill
     refill(ctl2, 20000000, 2000)
     assert cmd(ctl2, "status")["reservoir_nl"] == 20000000 - 83
+
+
+class _FlakyFlash:
+    """The pump's flash, whose first read of a state slot fails with an I/O error."""
+
+    def __init__(self, flash):
+        self.flash = flash
+        self.failed = False
+
+    def read(self, name):
+        if name[:6] == "state." and not self.failed:
+            self.failed = True
+            raise OSError(5)
+        return self.flash.read(name)
+
+    def __getattr__(self, name):
+        return getattr(self.flash, name)
+
+
+def test_a_state_store_that_cannot_be_read_fails_the_self_test():
+    """A store read that fails (I/O error) while a slot holds a record is a memory failure: the
+    self test fails (memory_critical, delivery stopped), never a restore from nothing."""
+    hal, ctl = ready_pump(CONT)
+    warp(hal, ctl, 600)
+    hal2 = SimHal(start_t_s=ctl.t_s, flash=_FlakyFlash(hal.flash))
+    ctl2 = Controller(hal2)
+    ctl2.boot()
+    assert ctl2.fsm.state == "alarm_stopped" and "memory_critical" in ctl2.alarms.active

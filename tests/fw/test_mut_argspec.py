@@ -152,3 +152,23 @@ def test_a_bool_field_takes_false_as_well_as_true():
     for bad in (0, 1, None, "false"):
         assert _msg(E, "programme_stage", {"programme": {"mode": "continuous", "dose_ng_day": 100000},
                                            "restart": bad}).endswith(": wrong type; expected true or false")
+
+
+def test_check_args_names_the_unknown_command_and_refuses_args_that_are_not_an_object():
+    # docs/protocol.md: E_UNKNOWN_CMD for a command the pump does not have; the host reuses
+    # check_args before sending, so its own texts are what a script sees.
+    assert _msg("E_UNKNOWN_CMD", "no_such", {}) == "no_such"
+    assert _msg("E_UNKNOWN_CMD", "x" * 40, {}) == "x" * 32             # cut to 32 characters
+    assert _msg("E_UNKNOWN_CMD", 5, {}) == "?"                        # not a name at all
+    assert _msg(E, "hello", []) == "args must be an object"
+    _ok("hello", None)                                               # no args: none needed
+
+
+def test_unknown_and_missing_arguments_name_what_is_allowed_and_expected():
+    assert _msg(E, "hello", {"zz": 1}) == "zz: unknown argument; allowed: none"
+    assert _msg(E, "auth", {"role": "clinician", "mac": "ab" * 32, "q": 1}) == \
+        "q: unknown argument; allowed: role, mac"
+    assert _msg(E, "programme_stage", {}) == \
+        "programme: missing; expected object {mode, lead_min, dose_ng_day, steps, boluses}"
+    assert _msg(E, "programme_stage", {"programme": {"mode": "flex", "steps": [{"dose_ng_day": 1}]}}) == \
+        "programme.steps[1].effect_min: missing; expected integer 0..1439 min"

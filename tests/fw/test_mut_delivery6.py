@@ -12,14 +12,9 @@ and a query from before the ledger's anchor.
 import pumpmodel as pm
 import schedule
 from delivery import Ledger
-from pumpkit import BOLUSY
+from pumpkit import BOLUSY, DAY, NIGHT, T0
 
-DAY = 86400
-T0 = 90000000
 STROKE = 250
-NIGHT = {"mode": "flex", "lead_min": 120, "steps": [
-    {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "ramp"},
-    {"effect_min": 22 * 60, "dose_ng_day": 600000, "shape": "ramp"}]}
 # NIGHT at 1.5 times the dose: the same breakpoints, other coefficients
 NIGHT15 = {"mode": "flex", "lead_min": 120, "steps": [
     {"effect_min": 7 * 60, "dose_ng_day": 750000, "shape": "ramp"},

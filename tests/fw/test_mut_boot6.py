@@ -29,10 +29,7 @@ CONT = cont(100000)   # 50 000 nL/day at 2000 mcg/mL
 
 
 def _reboot(hal, ctl, t_s=None, rtc=True):
-    hal2 = SimHal(start_t_s=ctl.t_s if t_s is None else t_s, flash=hal.flash, rtc=rtc)
-    ctl2 = Controller(hal2)
-    ctl2.boot()
-    return hal2, ctl2
+    return make_pump(ctl.t_s if t_s is None else t_s, flash=hal.flash, rtc=rtc)
 
 
 def test_an_fsm_refusal_names_the_trigger_and_the_state():

@@ -60,10 +60,7 @@ def test_after_a_factory_reset_every_command_is_refused_until_the_reboot():
 
 
 def _power_cut(hal, ctl, rtc_s=None):
-    hal2 = SimHal(start_t_s=ctl.t_s if rtc_s is None else rtc_s, flash=hal.flash)
-    ctl2 = Controller(hal2)
-    ctl2.boot()
-    return hal2, ctl2
+    return make_pump(ctl.t_s if rtc_s is None else rtc_s, flash=hal.flash)
 
 
 def test_a_refusal_writes_flash_only_when_it_logged_something():

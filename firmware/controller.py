@@ -123,6 +123,11 @@ class Controller:
     def has_programme(self):
         return self.programme is not None and self._resume_after_boot
 
+    def bolus_running(self):
+        # A bridge runs while infusing (refill_commit); any other override is a bolus.
+        return (self.has_programme() and self.bolus_kind not in (None, "bridge")
+                and self.ledger.next_override_end(self._now) is not None)
+
     def can_deliver(self):
         return (self.programme is not None and not self.alarms.has_critical()
                 and self.reservoir_nl(self._now) > 0 and "eos" not in self.alarms.active)
@@ -138,6 +143,8 @@ class Controller:
         if due > self.strokes_fill:
             self.strokes_fill = due
         self._log("resume")
+        if not self.ledger.overrides:   # a bolus or bridge that ended while the pump was down
+            self.bolus_kind = None
 
     def restart_delivery(self):
         self.ledger.rebase(self._now, plan=self.plan)

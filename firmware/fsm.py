@@ -43,7 +43,7 @@ TRIGGERS = (
 )
 
 # Model methods the table refers to (the controller implements them).
-GUARDS = ("has_programme", "can_deliver", "no_critical_alarm")
+GUARDS = ("bolus_running", "has_programme", "can_deliver", "no_critical_alarm")
 ACTIONS = (
     "start_delivery",
     "stop_delivery",
@@ -56,6 +56,9 @@ ACTIONS = (
 ROWS = (
     # boot / self-test: resume therapy without clinician action after a reset
     # (issue 2, "Persistence and log": "therapy resumes without clinician action").
+    # A bolus still running resumes as a bolus, so the rules that hold during one (no second
+    # bolus, no refill, cancel ends it) hold after a reset too (issue 8).
+    (BOOT, "self_test_pass", "bolus_running", BOLUS, "start_delivery"),
     (BOOT, "self_test_pass", "has_programme", INFUSING, "start_delivery"),
     (BOOT, "self_test_pass", None, STOPPED, None),
     (BOOT, "self_test_fail", None, ALARM_STOPPED, "stop_delivery"),

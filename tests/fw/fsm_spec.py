@@ -13,6 +13,8 @@ SPEC[(state, trigger)] = tuple of (condition, dest, effect), first match wins:
   effect     what delivery does: "start", "stop", "restart" (new programme while delivering),
              "bolus", "end_bolus", "refill", or None (nothing)
 Guards (facts about the pump at the moment of the trigger):
+  bolus_running      delivery was running when the pump went down and a bolus (not a refill's
+                     bridge) is still due to run (it implies has_programme)
   has_programme      a programme is stored and delivery was running when the pump went down
   can_deliver        a programme is stored, no critical alarm is latched, the reservoir is not
                      empty, service has not ended
@@ -20,7 +22,8 @@ Guards (facts about the pump at the moment of the trigger):
 
 Sources, per row group:
 - boot: issue 2 "Persistence and log": "therapy resumes without clinician action" after a reset
-  (when it was running); a failed self-test (e.g. both state slots corrupt) or a latched critical
+  (when it was running), a bolus still running as a bolus (issue 8: a reset must not open the
+  way to a second bolus or a refill during one, tests/fw/test_bolus_reset.py); a failed self-test (e.g. both state slots corrupt) or a latched critical
   alarm keeps the pump stopped in alarm (issue 8: "after any reset the pump stays stopped until a
   clinician clears it").
 - critical alarms stop delivery; alarms latch until a clinician clears them (issue 2, "Alarms
@@ -33,12 +36,13 @@ Sources, per row group:
 STATES = ("boot", "stopped", "infusing", "bolus", "alarm_stopped", "end_of_life")
 TRIGGERS = ("self_test_pass", "self_test_fail", "resume", "programme_commit", "stop", "bolus_start",
             "bolus_end", "bolus_cancel", "critical_alarm", "alarms_cleared", "refill_commit", "eos")
-GUARDS = ("has_programme", "can_deliver", "no_critical_alarm")
+GUARDS = ("bolus_running", "has_programme", "can_deliver", "no_critical_alarm")
 FINAL = ("end_of_life",)
 
 SPEC = {
     # boot
-    ("boot", "self_test_pass"): ((("has_programme", True), "infusing", "start"), (None, "stopped", None)),
+    ("boot", "self_test_pass"): ((("bolus_running", True), "bolus", "start"),
+                                 (("has_programme", True), "infusing", "start"), (None, "stopped", None)),
     ("boot", "self_test_fail"): ((None, "alarm_stopped", "stop"),),
     ("boot", "eos"): ((None, "end_of_life", "stop"),),
     # stopped: resume or a new programme starts delivery only if it can deliver

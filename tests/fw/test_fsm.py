@@ -4,11 +4,16 @@ import fsm
 
 
 class Model:
-    def __init__(self, programme=True, deliverable=True, critical=False):
+    def __init__(self, programme=True, deliverable=True, critical=False, bolus=False):
+        self.bolus = bolus
         self.programme = programme
         self.deliverable = deliverable
         self.critical = critical
         self.calls = []
+
+    def bolus_running(self):
+        self.calls.append("?bolus_running")
+        return self.bolus
 
     def has_programme(self):
         self.calls.append("?has_programme")
@@ -70,14 +75,14 @@ def test_boot_with_programme_resumes_infusion():
     m = machine(Model(programme=True))
     assert m.fire("self_test_pass")
     assert m.state == "infusing"
-    assert m.model.calls == ["?has_programme", "start_delivery"]
+    assert m.model.calls == ["?bolus_running", "?has_programme", "start_delivery"]
 
 
 def test_boot_without_programme_stops():
     m = machine(Model(programme=False))
     assert m.fire("self_test_pass")
     assert m.state == "stopped"
-    assert m.model.calls == ["?has_programme"]
+    assert m.model.calls == ["?bolus_running", "?has_programme"]
 
 
 def test_boot_self_test_fail_and_eos():
@@ -220,4 +225,12 @@ def test_guard_order_first_true_wins():
     m = machine(model)
     m.fire("self_test_pass")
     # the unguarded fallback row is not consulted once the guarded row matched
-    assert model.calls == ["?has_programme", "start_delivery"]
+    assert model.calls == ["?bolus_running", "?has_programme", "start_delivery"]
+
+
+def test_boot_with_a_bolus_running_resumes_the_bolus():
+    model = Model(programme=True, bolus=True)
+    m = machine(model)
+    assert m.fire("self_test_pass")
+    assert m.state == "bolus"
+    assert model.calls == ["?bolus_running", "start_delivery"]

@@ -24,6 +24,9 @@ class Model:
         self.guards = guards
         self.actions = []
 
+    def bolus_running(self):
+        return self.guards["bolus_running"]
+
     def has_programme(self):
         return self.guards["has_programme"]
 
@@ -54,10 +57,12 @@ class Model:
 
 def _guard_outcomes():
     out = []
-    for i in range(8):
-        g = {"has_programme": bool(i & 1), "can_deliver": bool(i & 2), "no_critical_alarm": bool(i & 4)}
-        # can_deliver implies no critical alarm (its definition); other combinations cannot occur
-        if g["can_deliver"] and not g["no_critical_alarm"]:
+    for i in range(16):
+        g = {"has_programme": bool(i & 1), "can_deliver": bool(i & 2), "no_critical_alarm": bool(i & 4),
+             "bolus_running": bool(i & 8)}
+        # can_deliver implies no critical alarm, bolus_running has_programme (their definitions);
+        # other combinations cannot occur
+        if (g["can_deliver"] and not g["no_critical_alarm"]) or (g["bolus_running"] and not g["has_programme"]):
             continue
         out.append(g)
     return out

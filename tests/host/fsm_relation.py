@@ -9,7 +9,7 @@ from fsm.ROWS); this module only says which spec triggers a protocol step can fi
   bolus_end and eos, any number of times;
 - a reset (reboot, power cut): issue 2 "therapy resumes without clinician action"; issue 8 "after
   any reset the pump stays stopped until a clinician clears it" -> running therapy resumes, a
-  stopped pump stays stopped, a latched alarm keeps it in alarm_stopped, end of life stays.
+  bolus still running resumes as a bolus (tests/fw/fsm_spec.py), a stopped pump stays stopped, a latched alarm keeps it in alarm_stopped, end of life stays.
 Guards are not modelled: any row of the spec may be taken (the guard-level check is in h1's
 tests/fw/test_fsm_spec.py); a transition no row of the spec has is a failure.
 """
@@ -23,7 +23,7 @@ COMMAND_TRIGGERS = {"programme_commit": "programme_commit", "refill_commit": "re
                     "bolus": "bolus_start", "patient_bolus": "bolus_start", "bolus_cancel": "bolus_cancel",
                     "stop": "stop", "resume": "resume", "alarms_clear": "alarms_cleared"}
 TIME_TRIGGERS = ("critical_alarm", "bolus_end", "eos")
-RESET = {"infusing": ("infusing",), "bolus": ("infusing",), "stopped": ("stopped",),
+RESET = {"infusing": ("infusing",), "bolus": ("bolus",), "stopped": ("stopped",),
          "alarm_stopped": ("alarm_stopped",), "end_of_life": ("end_of_life",), "boot": fsm_spec.STATES}
 
 

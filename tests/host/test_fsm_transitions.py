@@ -24,6 +24,9 @@ class Recorder:
         self.outcome = {}
         self.log = []
 
+    def bolus_running(self):
+        return self.outcome["bolus_running"]
+
     def has_programme(self):
         return self.outcome["has_programme"]
 

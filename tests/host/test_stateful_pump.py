@@ -202,6 +202,10 @@ class PumpMachine(RuleBasedStateMachine):
         if not clearing:
             lost = {a for a in before["alarms"] if a not in ("low_reservoir",)} - new["alarms"]
             require("alarm_kept", not lost, "latched alarm(s) lost: %s (cause %s%s)" % (sorted(lost), cause, ", cut" if cut else ""))
+        # a bolus runs only in the bolus state (a refill's bridge runs while infusing): the rules
+        # that hold during a bolus (one at a time, no refill) rely on it, across resets too
+        require("bolus_state", (new["bolus"] in (None, "bridge")) == (new["state"] != "bolus"),
+                "state %s with bolus %s (cause %s%s)" % (new["state"], new["bolus"], cause, ", cut" if cut else ""))
         # the state machine took only transitions the spec allows
         if cut:
             ok = fsm_relation.allowed(before["state"], new["state"], "reboot") or any(

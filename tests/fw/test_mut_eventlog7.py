@@ -158,8 +158,9 @@ def test_a_stale_record_left_in_a_damaged_ring_does_not_extend_the_log():
 
 def test_record_layout_reserved_field_is_zero_and_a_flash_error_names_its_cause():
     """Layout: bytes 0..20 are seq, t_s, code, rsv 0, a, b packed here by hand ("<IiHHii");
-    unpack() does not look at rsv, so only the raw bytes show it. A failed write: E_FLASH, seq not consumed, and the detail says what failed
-    and carries the OSError (EIO, errno 5): a change detector for the documented refusal text."""
+    unpack() does not look at rsv, so only the raw bytes show it. A failed write: E_FLASH, seq
+    not consumed, and the detail says what failed and carries the OSError (EIO, errno 5): a
+    change detector for the documented refusal text."""
     fl = MemoryFlash()
     log = eventlog.EventLog(fl, capacity=8)
     log.append(1234, 12, -7, 9)

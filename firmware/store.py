@@ -80,9 +80,9 @@ class StateStore:
 
         Raises PumpError("E_FLASH") if the write fails or does not read back;
         the previous good record stays loadable. PowerLoss passes through."""
-        # Not the slot remembered from the last save: that record may have decayed since, and
-        # then the other slot holds the only good state, which this write must spare (a cut
-        # mid-write would leave nothing loadable). A state is < 1 KiB: two reads per save.
+        # Re-read both slots rather than trust the one the last save wrote: that record may have
+        # decayed since, and then the other slot holds the only good state, which this write
+        # must spare (a cut mid-write would leave nothing loadable). A state is < 1 KiB.
         try:
             self._scan()
         except OSError as e:
@@ -100,7 +100,6 @@ class StateStore:
         if back != blob:
             raise PumpError("E_FLASH", "state readback mismatch")
         self.seq = seq
-        self._cur = target
         return seq
 
     def erase(self):

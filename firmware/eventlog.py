@@ -138,9 +138,7 @@ class EventLog:
         self._buf = bytearray(REC_LEN)
         self._body = memoryview(self._buf)[:_BODY]
         self._has_read_at = hasattr(flash, "read_at")
-        self.first_seq = 0  # 0 with last_seq 0: empty
-        self.last_seq = 0
-        self._recover()
+        self._recover()   # sets first_seq and last_seq
 
     def _chunks(self):
         """Yield (first_slot, blob) over the ring file; read_at keeps the peak
@@ -168,10 +166,9 @@ class EventLog:
         last = 0
         cap = self.capacity
         for slot0, blob in self._chunks():
-            n = len(blob) // REC_LEN
-            if slot0 + n > cap:
-                n = cap - slot0
-            for i in range(n):
+            # A whole-file read may run past the ring (a file left by a larger capacity): the
+            # slot check below rejects those records, as seq % cap < cap <= slot0 + i.
+            for i in range(len(blob) // REC_LEN):
                 rec = unpack(blob, i * REC_LEN)
                 if rec is None or rec[0] % cap != slot0 + i:
                     continue
@@ -184,7 +181,7 @@ class EventLog:
         # records cannot exist unless the ring was damaged.
         if last and first <= last - self.capacity:
             first = last - self.capacity + 1
-        self.first_seq = first
+        self.first_seq = first   # 0 with last_seq 0: empty
         self.last_seq = last
 
     def append(self, t_s, code, a=0, b=0):

@@ -13,7 +13,8 @@ Fault injection (emulator and tests), identical on both back-ends:
     fail_writes = N            the next N writes/write_ats raise OSError(EIO)
                                and change nothing
     tear_next_write_after = k  the next write/write_at stores only its first
-                               k bytes, then raises PowerLoss
+                               k bytes, then raises PowerLoss (a write of at
+                               most k bytes lands whole and raises nothing)
 FileFlash uses only open/seek/read/write and os.stat/os.mkdir/os.remove/
 os.listdir, which CPython and MicroPython's littlefs VFS both have.
 """

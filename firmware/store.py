@@ -8,10 +8,10 @@ Slot files `<name>.a` and `<name>.b`, each one record:
     offset 8   len     u32 LE   payload length
     offset 12  crc     u32 LE   CRC-32 of bytes 4..12 (seq, len) + payload
     offset 16  payload          protocol.canonical_json(obj)
-save() overwrites the slot NOT holding the newest good record, reads it back
-and compares, and only then counts it as current. load() returns the valid
-slot with the highest seq. A torn or failed write therefore only ever damages
-the older slot.
+save() re-reads both slots, overwrites the one NOT holding the newest good
+record, reads it back and compares. load() returns the valid slot with the
+highest seq. A torn or failed write therefore only ever damages the older slot,
+even when the newest one decayed in flash since it was written.
 """
 
 import json
@@ -49,9 +49,7 @@ class StateStore:
     def __init__(self, flash, name="state"):
         self.flash = flash
         self.name = name
-        self.seq = 0  # seq of the newest good record (0: none)
-        self._cur = None  # slot index holding it
-        self._scanned = False
+        self.seq = 0  # seq of the newest good record (0: none), as of the last load/save/erase
 
     def _slot_name(self, i):
         return self.name + "." + SLOTS[i]
@@ -70,8 +68,7 @@ class StateStore:
                 if isinstance(obj, dict):
                     best, best_seq, best_i = obj, rec[0], i
         self.seq = best_seq
-        self._cur = best_i
-        self._scanned = True
+        self._cur = best_i  # slot index holding it (None: none); read only by save, after this
         return best
 
     def load(self):
@@ -83,8 +80,13 @@ class StateStore:
 
         Raises PumpError("E_FLASH") if the write fails or does not read back;
         the previous good record stays loadable. PowerLoss passes through."""
-        if not self._scanned:
+        # Re-read both slots rather than trust the one the last save wrote: that record may have
+        # decayed since, and then the other slot holds the only good state, which this write
+        # must spare (a cut mid-write would leave nothing loadable). A state is < 1 KiB.
+        try:
             self._scan()
+        except OSError as e:
+            raise PumpError("E_FLASH", "state read: %s" % e)
         payload = canonical_json(obj)
         seq = self.seq + 1
         target = 0 if self._cur != 0 else 1
@@ -98,7 +100,6 @@ class StateStore:
         if back != blob:
             raise PumpError("E_FLASH", "state readback mismatch")
         self.seq = seq
-        self._cur = target
         return seq
 
     def erase(self):
@@ -106,5 +107,3 @@ class StateStore:
         for i in (0, 1):
             self.flash.remove(self._slot_name(i))
         self.seq = 0
-        self._cur = None
-        self._scanned = True

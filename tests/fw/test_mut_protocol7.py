@@ -39,6 +39,8 @@ def test_characters_beyond_the_bmp_are_surrogate_pairs():
     assert canonical_json("a" + chr(0x10000) + "b") == b'"a\\ud800\\udc00b"'
     assert canonical_json({chr(0x10000): 1}) == b'{"\\ud800\\udc00":1}'
     assert canonical_json(["x" * 30 + chr(0x10000)]) == b'["' + b"x" * 30 + b'\\ud800\\udc00"]'
+    # RFC 8259 section 5: array elements separated by single commas (compact: no spaces)
+    assert canonical_json([1, "a", None, True, False, [], {}, [2, 3]]) == b'[1,"a",null,true,false,[],{},[2,3]]'
 
 
 def _lists(n, inner):

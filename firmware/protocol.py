@@ -211,8 +211,11 @@ def _jstr_raw(s, out):
 
 
 def _enc(obj, out, depth):
-    if depth > MAX_DEPTH:
-        raise ValueError("nesting deeper than %d" % MAX_DEPTH)
+    # depth = brackets already open. Only a bracket nests: the frame's object and 8 levels in it
+    # (MAX_DEPTH + 1 brackets) may hold values, as the decoder's scan allows; counting the value
+    # too refused frames the pump had accepted (E_INTERNAL from the MAC, issue 8 round 7).
+    if depth > MAX_DEPTH and isinstance(obj, (list, tuple, dict)):
+        raise ValueError("nesting deeper than %d" % (MAX_DEPTH + 1))
     if obj is None:
         out.append("null")
     elif obj is True:

@@ -1,13 +1,16 @@
 """`python tools/mutation/fastest_first.py run ...` = `python -m mutmut run ...`, with three changes
 to what each mutant runs; none changes a verdict.
 
-1. Its tests go to pytest killers first, then fastest first. mutmut 3.8.1 (pinned in
-   requirements.txt) hands them over in the order of a set, so a mutant the quickest test kills
-   often waited for the slow ones (the stateful machine, the cut enumerations) to pass first.
-   killers_plugin.py logs which test failed under each mutant; the tests that killed the most
-   mutants of the same function go first (in a hot function the fastest tests rarely kill: its
-   mutants cost 5-12 s each before). The order changes no verdict (-x stops at the first failure
-   whatever the order).
+1. Its tests go to pytest killers first, then fastest first, in two pytest runs: the first
+   STAGE1 tests, then the rest only if those passed. mutmut 3.8.1 (pinned in requirements.txt)
+   hands the tests over in the order of a set, and its fork runner then sorts them by duration
+   in the child (which undid the killers-first order until session 6). killers_plugin.py logs
+   which test failed under each mutant; the tests that killed the most mutants of the same
+   function go first (in a hot function the fastest tests rarely kill). The split is what makes
+   a kill cheap in a hot function: pytest collects every node id it is given before it runs the
+   first, and a calendar line runs in ~260 tests (15 s to kill under load, 5 s with the killer
+   alone). Neither the order nor the split changes a verdict: -x stops at the first failure, and
+   a mutant survives only if every selected test passed, in one run or two.
 2. Only the tests that execute the statement it changes (line_tests.py): a surviving mutant pays
    for the tests that can see it, not for every test that calls its function. LINE_TESTS lists
    the test paths measured; LINE_TESTS=0 turns this off.
@@ -21,6 +24,7 @@ import os
 import sys
 
 from mutmut.__main__ import cli
+from mutmut.runners import harness
 from mutmut.state import state
 from mutmut.workers import isolation
 
@@ -28,6 +32,8 @@ import equivalents
 
 _selector = []
 _killers = {"offset": 0, "by_function": {}}
+_planned = {}     # mutant -> its tests in our order; the forked child reads it (fork copies it)
+STAGE1 = 4
 
 
 def _function(mutant_name):
@@ -71,8 +77,28 @@ def _fastest_first(submit):
         kills = _kill_counts(mutant_name)
         tests = _select(mutant_name, tests)
         order = sorted(tests, key=lambda t: (-kills.get(t, 0), took.get(t, 0.0), t))
+        _planned.clear()
+        _planned[mutant_name] = order
         return submit(self, mutant_name, order, *args, **kwargs)
     return submit_sorted
+
+
+def _staged(run_tests):
+    def run(self, *, mutant_name, tests):
+        tests = list(tests)
+        plan = _planned.get(mutant_name)
+        if plan is not None and sorted(plan) == sorted(tests):
+            tests = plan                                  # undo the child's sort by duration
+        if mutant_name is None or len(tests) <= STAGE1:
+            return run_tests(self, mutant_name=mutant_name, tests=tests)
+        code = run_tests(self, mutant_name=mutant_name, tests=tests[:STAGE1])
+        if code != 0:
+            return code
+        return run_tests(self, mutant_name=mutant_name, tests=tests[STAGE1:])
+    return run
+
+
+harness.PytestRunner.run_tests = _staged(harness.PytestRunner.run_tests)
 
 
 for _cls in list(vars(isolation).values()):

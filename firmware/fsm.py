@@ -130,15 +130,12 @@ class Machine:
     def __init__(self, rows, initial, model, states=STATES, final=FINAL):
         if initial not in states:
             raise ValueError("unknown initial state %r" % (initial,))
+        check_table(rows, states)   # a malformed row is refused before it could ever fire
         index = {}
         for s in states:
             index[s] = {}
         for src, trig, guard, dest, action in rows:
-            if dest not in states:
-                raise ValueError("unknown dest %r" % (dest,))
             for s in expand_sources(src, states, final):
-                if s not in index:
-                    raise ValueError("unknown source %r" % (s,))
                 per = index[s]
                 per[trig] = per.get(trig, ()) + ((guard, dest, action),)
         self._index = index

@@ -19,11 +19,13 @@ REQS = {
     "test_a_bolus_running_at_a_reset_resumes_as_a_bolus": ["SAFE-BOLUS-RESET"],
     "test_a_resumed_bolus_ends_on_time_and_logs_its_whole_dose": ["SAFE-BOLUS-RESET"],
     "test_a_bolus_or_bridge_that_ended_while_the_pump_was_down_is_over": ["SAFE-BOLUS-RESET"],
+    "test_a_bridge_running_at_a_reset_goes_on_while_infusing": ["SAFE-BOLUS-RESET", "BRIDGE"],
 }
 ORACLES = {
     "test_a_bolus_running_at_a_reset_resumes_as_a_bolus": "spec",
     "test_a_resumed_bolus_ends_on_time_and_logs_its_whole_dose": "label",
     "test_a_bolus_or_bridge_that_ended_while_the_pump_was_down_is_over": "spec",
+    "test_a_bridge_running_at_a_reset_goes_on_while_infusing": "label",
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
@@ -96,3 +98,22 @@ def test_a_bolus_or_bridge_that_ended_while_the_pump_was_down_is_over():
     st = cmd(ctl, "status")
     assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, 500000)   # 500 mcg/day at 1000 mcg/mL
     assert cmd(ctl, "bolus", dose_ng=10000, duration_min=10)["kind"] == "single"
+
+
+def test_a_bridge_running_at_a_reset_goes_on_while_infusing():
+    """A refill's bridge is not a bolus: it runs while infusing (fsm_spec: refill_commit keeps
+    infusing), so after a reset it goes on, still refusing boluses, and ends on time. Figures of
+    test_bolus_bridge.py: 2000 -> 1000 mcg/mL at 500 mcg/day, a 120 960 s bridge at the old
+    strength's 250 000 nL/day, then 500 000 nL/day (500 mcg/day at 1000 mcg/mL)."""
+    hal, ctl = ready_pump(CONT, conc=2000)
+    warp(hal, ctl, DAY)
+    st = cmd(ctl, "refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=1000)
+    cmd(ctl, "refill_commit", hash=st["hash"])
+    t_refill = ctl.t_s
+    hal, ctl = _reset(hal, 3600)
+    st = cmd(ctl, "status")
+    assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", "bridge", 250000)
+    assert _refused(ctl, "bolus", dose_ng=10000, duration_min=10) == "E_STATE"
+    warp(hal, ctl, t_refill + 120960 - ctl.t_s)
+    st = cmd(ctl, "status")
+    assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, 500000)

@@ -56,7 +56,7 @@ def remaining_from_mv(mv):
 # --- calendar (proleptic Gregorian, days since the pump epoch 2024-01-01) ------------
 def _days_from_civil(y, m, d):
     y -= m <= 2
-    era = (y if y >= 0 else y - 399) // 400
+    era = y // 400   # floor division: the C original's "y - 399 if negative" would be wrong here
     yoe = y - era * 400
     doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy

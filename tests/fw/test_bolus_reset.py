@@ -85,9 +85,11 @@ def test_a_resumed_bolus_ends_on_time_and_logs_its_whole_dose():
 
 
 def test_a_bolus_or_bridge_that_ended_while_the_pump_was_down_is_over():
-    hal, ctl, t_bolus = _bolus_then_reset(off_s=DAY)
-    st = cmd(ctl, "status")
-    assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, BASAL_NL_DAY)
+    for off_s in (DAY, 7200):        # long after, and at the very second the bolus ends
+        hal, ctl, t_bolus = _bolus_then_reset(off_s=off_s)
+        assert ctl.t_s >= t_bolus + 7200
+        st = cmd(ctl, "status")
+        assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", None, BASAL_NL_DAY), off_s
     # a bridge (2000 -> 1000 mcg/mL: 120 960 s, test_bolus_bridge.py) that ended while the pump was down
     hal, ctl = ready_pump(CONT, conc=2000)
     warp(hal, ctl, DAY)

@@ -14,6 +14,7 @@ from pumpkit import raises
 REQS = {
     "test_two_steps_with_one_effect_time_are_refused_naming_both": ["SAFE-MUTANTS"],
     "test_a_single_step_plan_is_one_constant_rate_whatever_its_shape_and_lead": ["SAFE-MUTANTS"],
+    "test_a_weekday_plans_every_day_bolus_runs_on_all_seven_days": ["SAFE-MUTANTS"],
 }
 
 M20 = pm.model(20)
@@ -86,3 +87,29 @@ def test_a_single_step_plan_is_one_constant_rate_whatever_its_shape_and_lead():
         assert plan.ng_between(12 * H, 36 * H) == D + 1000, p
         assert plan.ng_between(23 * H + 1800, 24 * H) == D // 48 + 500, p
         assert plan.ng_between(24 * H, 24 * H + 1800) == D // 48 + 500, p
+
+
+def test_a_weekday_plans_every_day_bolus_runs_on_all_seven_days():
+    """docs/protocol.md: a bolus's `day` -1 is "every day", on a weekday plan too. Plan: Monday
+    (day 0) 08:00 500000 ng/day, Thursday (day 3) 08:00 600000, step shape, lead 120 min (so the
+    rate changes at 06:00); a daily bolus of 1000 ng over 60 min at 12:00 and a Saturday (day 5)
+    one at 23:30 (into Sunday). Each bolus runs at 1000 * 1440 / 60 = 24000 ng/day. Daily totals
+    by hand: Monday 600000 * 6/24 + 500000 * 18/24 = 525000, Thursday 500000 * 6/24 + 600000 *
+    18/24 = 575000, other days their one rate; + 1000 every day, + 500 on Saturday and Sunday."""
+    H = 3600
+    prog = {"mode": "flex", "lead_min": 120, "steps": [
+        {"day": 0, "effect_min": 480, "dose_ng_day": 500000, "shape": "step"},
+        {"day": 3, "effect_min": 480, "dose_ng_day": 600000, "shape": "step"}],
+        "boluses": [{"dose_ng": 1000, "duration_min": 60, "at_min": 720},
+                    {"dose_ng": 1000, "duration_min": 60, "at_min": 1410, "day": 5}]}
+    plan = schedule.Plan(schedule.normalise(prog, 2000, M20))
+    basal = [500000, 500000, 500000, 600000, 600000, 600000, 600000]   # at noon
+    assert plan.day_totals_ng() == [(0, 526000), (1, 501000), (2, 501000), (3, 576000),
+                                    (4, 601000), (5, 601500), (6, 601500)]
+    for d in range(7):
+        noon = d * pm.DAY_S + 12 * H
+        assert plan.rate_ng_day(noon - 1) == basal[d], d
+        assert plan.rate_ng_day(noon) == basal[d] + 24000, d
+        assert plan.rate_ng_day(noon + H - 1) == basal[d] + 24000, d
+        assert plan.rate_ng_day(noon + H) == basal[d], d
+        assert plan.ng_between(noon, noon + H) == basal[d] // 24 + 1000, d

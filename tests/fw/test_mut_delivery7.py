@@ -11,8 +11,10 @@ ng/day * 1000 / (mcg/mL) at 2000 mcg/mL.
 """
 from pumpkit import make_pump, cmd, refill, programme, warp, T0
 
-REQS = {"test_a_flex_plans_status_rate_changes_at_the_local_times_it_was_programmed_for": ["CORE-DAILY-TOTAL"]}
-ORACLES = {"test_a_flex_plans_status_rate_changes_at_the_local_times_it_was_programmed_for": "label"}
+REQS = {"test_a_flex_plans_status_rate_changes_at_the_local_times_it_was_programmed_for": ["CORE-DAILY-TOTAL"],
+        "test_first_true_answers_the_first_true_second_in_its_range_for_any_guess": ["CORE-STROKE-BOUND"]}
+ORACLES = {"test_a_flex_plans_status_rate_changes_at_the_local_times_it_was_programmed_for": "label",
+           "test_first_true_answers_the_first_true_second_in_its_range_for_any_guess": "arithmetic"}
 
 STEPS = {"mode": "flex", "lead_min": 120, "steps": [
     {"effect_min": 7 * 60, "dose_ng_day": 500000, "shape": "step"},
@@ -39,3 +41,16 @@ def test_a_flex_plans_status_rate_changes_at_the_local_times_it_was_programmed_f
     assert _rate(ctl) == 600000                               # 04:59:59 local
     warp(hal, ctl, 1)
     assert _rate(ctl) == 500000                               # 05:00 local: 07:00 effect - 2 h
+
+
+def test_first_true_answers_the_first_true_second_in_its_range_for_any_guess():
+    """delivery.first_true's contract (its docstring): the smallest t in (lo, hi] with pred(t)
+    true, or None, for a monotone pred false at lo, whatever the guess. Oracle: a plain scan.
+    (first_true 9: a guess landing on hi made it look at hi + 1 and answer past the range.)"""
+    from delivery import first_true
+    lo, hi = 100, 140
+    for answer in range(lo + 1, hi + 3):
+        want = answer if answer <= hi else None
+        for guess in range(0, hi - lo + 3):
+            got = first_true(lo, hi, lambda t: t >= answer, guess)
+            assert got == want, (answer, guess, got)

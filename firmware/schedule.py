@@ -101,7 +101,7 @@ def normalise(prog, conc_ug_ml, model):
     if mode == "continuous":
         norm["dose_ng_day"] = steps[0]["dose_ng_day"]   # normalising is idempotent
     plan = Plan(norm)  # raises E_STEP_OVERLAP
-    _check_boluses(plan, norm, conc_ug_ml, model)
+    _check_boluses(norm, boluses, conc_ug_ml, model)
     for day, total_ng in plan.day_totals_ng():
         if total_ng < pm.DOSE_MIN_NG_DAY or total_ng > pm.DOSE_MAX_NG_DAY:
             raise PumpError(
@@ -136,20 +136,20 @@ def normalise_bolus(b, weekly, n):
 
 
 def _step_key(s):
-    return (s["day"] if s["day"] >= 0 else 0) * MIN_PER_DAY + s["effect_min"]
+    # Every step names a weekday or none does (checked before sorting), so day -1 only shifts
+    # every key of a daily plan alike: the order is the steps' order in the cycle.
+    return s["day"] * MIN_PER_DAY + s["effect_min"]
 
 
 def _bolus_key(b):
     return (b["day"] if b["day"] >= 0 else 0) * MIN_PER_DAY + b["at_min"]
 
 
-def _check_boluses(plan, norm, conc_ug_ml, model):
+def _check_boluses(norm, boluses, conc_ug_ml, model):
     # Basal + bolus flow at the bolus's busiest moment must stay within the pump's rate.
-    peak_basal = 0
-    for s in norm["steps"]:
-        if s["dose_ng_day"] > peak_basal:
-            peak_basal = s["dose_ng_day"]
-    for i, b in enumerate(norm["boluses"]):
+    # `boluses` is the list as sent, so "bolus N" is the one the clinician wrote N-th.
+    peak_basal = step_peak_ng_day(norm)
+    for i, b in enumerate(boluses):
         flow = pm.flow_nl_day(peak_basal + b["rate_ng_day"], conc_ug_ml)
         if flow > model["flow_max_nl_day"]:
             raise PumpError(

@@ -139,6 +139,11 @@ def refill_stage(ctl, args, t):
     withdrawn = _int(args, "withdrawn_nl", 0, 2 * cap)
     conc = args.get("conc_ug_ml")
     conc = ctl.conc_ug_ml if conc is None else conc
+    if conc != ctl.conc_ug_ml and ctl.bolus_kind == "bridge":
+        # A second bridge would run on top of the first (their rates add: 3x the catheter's
+        # flow for 2000 -> 1000 -> 500 mcg/mL) and the first one's end would clear both (BRIDGE).
+        raise PumpError("E_STATE", "refill bridge running until t_s %s: the catheter holds the previous "
+                        "strength; a new strength after it" % ctl.ledger.next_override_end(t))
     added = args["added_nl"]
     if added > cap:
         ctl._now = t

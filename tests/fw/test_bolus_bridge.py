@@ -15,6 +15,7 @@ from pumpkit import ready_pump, cmd, warp, log_since, DAY
 
 REQS = {
     "test_no_bolus_while_the_bridge_delivers_the_previous_strength": ["BRIDGE"],
+    "test_no_new_strength_while_the_bridge_delivers_the_previous_one": ["BRIDGE"],
 }
 
 CONT = {"mode": "continuous", "dose_ng_day": 500000}
@@ -52,3 +53,28 @@ def test_no_bolus_while_the_bridge_delivers_the_previous_strength():
     assert (st["state"], st["bolus"], st["flow_nl_day"]) == ("infusing", "bridge", 250000)
     warp(hal, ctl, t_refill + 120960 - ctl.t_s)
     assert cmd(ctl, "bolus", dose_ng=10000, duration_min=10)["kind"] == "single"
+
+
+def test_no_new_strength_while_the_bridge_delivers_the_previous_one():
+    """A second refill with another strength during a bridge would start a second replacing
+    override on top of the first: 2000 -> 1000 -> 500 mcg/mL gave 250 000 + 125 000 ng/day,
+    i.e. 750 000 nL/day at 500 mcg/mL, three times the 250 000 nL/day the catheter's volume flow
+    is (BRIDGE: the pathway is delivered at the old strength's flow), and the first bridge's end
+    cleared both. So a new strength is refused (E_STATE) until the bridge ends; a refill of the
+    same strength is not a change of strength and is accepted; after the bridge the new
+    strength is accepted. Oracle: BRIDGE and the bridge figures of the refill reply."""
+    hal, ctl, t_refill = _bridged()
+    warp(hal, ctl, 3600)
+    try:
+        cmd(ctl, "refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=500)
+        raise AssertionError("a new strength was staged during the bridge")
+    except PumpError as e:
+        assert e.code == "E_STATE" and "bridge" in e.detail, (e.code, e.detail)
+    st = cmd(ctl, "refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=1000)
+    assert st["bridge"] is None
+    cmd(ctl, "refill_commit", hash=st["hash"])
+    assert cmd(ctl, "status")["flow_nl_day"] == 250000          # the bridge goes on
+    warp(hal, ctl, t_refill + 120960 - ctl.t_s)
+    assert cmd(ctl, "status")["flow_nl_day"] == 500000          # 500 mcg/day at 1000 mcg/mL
+    st = cmd(ctl, "refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=500)
+    assert st["bridge"] is not None

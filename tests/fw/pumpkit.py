@@ -128,6 +128,16 @@ def state_digest(ctl):
     return hashlib.sha256(canonical_json(snap)).digest()
 
 
+def refusal(fn, *a, **k):
+    """(code, detail) of the PumpError fn(*a, **k) raises, or None if it returns."""
+    from protocol import PumpError
+    try:
+        fn(*a, **k)
+    except PumpError as e:
+        return e.code, e.detail
+    return None
+
+
 def raises(code, fn, *a, **k):
     from protocol import PumpError
     try:

@@ -11,7 +11,7 @@ import struct
 
 import eventlog
 from flash import MemoryFlash
-from protocol import PumpError
+from pumpkit import refusal
 
 REC = 24        # bytes per record (module docstring), not read from the module
 
@@ -41,14 +41,6 @@ class PlainFlash:
         self.inner.write_at(name, offset, data)
 
 
-def _refusal(fn):
-    try:
-        fn()
-    except PumpError as e:
-        return e.code, e.detail
-    return None
-
-
 def test_first_and_last_seq_follow_the_ring_after_every_append():
     """After appending seq s to a ring of C records the log holds max(1, s - C + 1)..s, and
     len() is their count: checked after EVERY append, before and after the wrap, for C = 8
@@ -67,8 +59,8 @@ def test_first_and_last_seq_follow_the_ring_after_every_append():
 def test_capacity_below_one_is_refused_with_its_code_and_cause():
     """docs/protocol.md: E_BAD_ARGS; the detail names the argument ("capacity": a change detector
     for the refusal text, which names the cause)."""
-    assert _refusal(lambda: eventlog.EventLog(MemoryFlash(), capacity=0)) == ("E_BAD_ARGS", "capacity")
-    assert _refusal(lambda: eventlog.EventLog(MemoryFlash(), capacity=-5)) == ("E_BAD_ARGS", "capacity")
+    assert refusal(lambda: eventlog.EventLog(MemoryFlash(), capacity=0)) == ("E_BAD_ARGS", "capacity")
+    assert refusal(lambda: eventlog.EventLog(MemoryFlash(), capacity=-5)) == ("E_BAD_ARGS", "capacity")
 
 
 def test_default_ring_reads_the_1024_record_format_written_before():
@@ -169,7 +161,7 @@ def test_record_layout_reserved_field_is_zero_and_a_flash_error_names_its_cause(
     body = struct.pack("<IiHHii", 1, 1234, 12, 0, -7, 9)
     assert raw[:20] == body
     fl.fail_writes = 1
-    got = _refusal(lambda: log.append(1235, 12))
+    got = refusal(lambda: log.append(1235, 12))
     assert got is not None and got[0] == "E_FLASH", got
     assert got[1].startswith("event write: ") and "5" in got[1][13:], got
     assert log.last_seq == 1 and log.append(1236, 12) == 2

@@ -19,7 +19,7 @@ what is wrong with it).
 import argspec
 import schedule
 import pumpmodel as pm
-from pumpkit import raises, ready_pump, cmd, stage, cont
+from pumpkit import raises, refusal, ready_pump, cmd, stage, cont
 
 REQS = {
     "test_a_programme_that_is_not_an_object_or_has_no_known_mode_is_refused_saying_so": ["SAFE-MUTANTS"],
@@ -114,6 +114,10 @@ def test_normalise_takes_exactly_the_documented_ranges():
         assert e.detail == "'day'=%d outside -1..6" % day
 
 
+def refused(prog):
+    return refusal(schedule.normalise, prog, CONC, M20)
+
+
 def _steps(days, per_day, gap_min):
     """per_day steps on each of `days`, every gap_min minutes from 00:00, 500 mcg/day throughout
     (so every day's total is 500 mcg, inside the label's 12-2003 mcg/day)."""
@@ -166,19 +170,13 @@ def test_a_missing_or_non_integer_field_is_refused_naming_it():
     """_get_int's refusals, reached by the host's direct calls (the pump's schema refuses first):
     a required field that is absent, or present but not an integer (a bool is not one), is
     E_BAD_ARGS naming the field (round 7: _get_int 7-15, 19, 21, 25 ran in no test)."""
-    def refusal(prog):
-        try:
-            schedule.normalise(prog, CONC, M20)
-        except schedule.PumpError as e:
-            return e.code, e.detail
-        return None
-    assert refusal({"mode": "continuous"}) == ("E_BAD_ARGS", "missing 'dose_ng_day'")
+    assert refused({"mode": "continuous"}) == ("E_BAD_ARGS", "missing 'dose_ng_day'")
     for bad in ("500000", 500000.0, True, [500000]):
-        assert refusal({"mode": "continuous", "dose_ng_day": bad}) == \
+        assert refused({"mode": "continuous", "dose_ng_day": bad}) == \
             ("E_BAD_ARGS", "'dose_ng_day' must be an integer"), bad
-    assert refusal({"mode": "flex", "steps": [{"dose_ng_day": 500000, "shape": "ramp"}]}) == \
+    assert refused({"mode": "flex", "steps": [{"dose_ng_day": 500000, "shape": "ramp"}]}) == \
         ("E_BAD_ARGS", "missing 'effect_min'")
-    assert refusal({"mode": "continuous", "dose_ng_day": 500000, "lead_min": "120"}) == \
+    assert refused({"mode": "continuous", "dose_ng_day": 500000, "lead_min": "120"}) == \
         ("E_BAD_ARGS", "'lead_min' must be an integer")
 
 
@@ -187,20 +185,14 @@ def test_bolus_lists_and_a_weekdays_daily_total_are_refused_naming_them():
     daily-total refusal of a weekday plan, which names the weekday (E_DOSE_RANGE; the label's
     12-2003 mcg/day). Weekday 0 at 2 500 000 ng/day from 00:00 until weekday 1's step starts
     at 22:00 (2 h lead) is above 2 003 000 ng/day by any rounding: 22/24 of it alone is 2 291 666."""
-    def refusal(prog):
-        try:
-            schedule.normalise(prog, CONC, M20)
-        except schedule.PumpError as e:
-            return e.code, e.detail
-        return None
     base = {"mode": "continuous", "dose_ng_day": 500000}
     bolus = {"at_min": 480, "dose_ng": 10000, "duration_min": 30}
     for bad in ("x", {}, [bolus] * 9):
-        assert refusal(dict(base, boluses=bad)) == ("E_BAD_ARGS", "boluses: a list of at most 8"), bad
-    assert refusal(dict(base, boluses=[bolus] * 8)) is None
-    assert refusal(dict(base, boluses=[bolus, 5])) == ("E_BAD_ARGS", "bolus 2 must be an object")
+        assert refused(dict(base, boluses=bad)) == ("E_BAD_ARGS", "boluses: a list of at most 8"), bad
+    assert refused(dict(base, boluses=[bolus] * 8)) is None
+    assert refused(dict(base, boluses=[bolus, 5])) == ("E_BAD_ARGS", "bolus 2 must be an object")
     steps = [{"day": d, "effect_min": 0, "dose_ng_day": 2500000 if d == 0 else 500000, "shape": "step"}
              for d in range(7)]
-    code, detail = refusal({"mode": "flex", "lead_min": 120, "steps": steps})
+    code, detail = refused({"mode": "flex", "lead_min": 120, "steps": steps})
     assert code == "E_DOSE_RANGE" and detail.startswith("daily total (weekday 0) is "), detail
     assert detail.endswith(" ng; the pump accepts 12000..2003000 ng/day (label range 12-2003 mcg/day)"), detail

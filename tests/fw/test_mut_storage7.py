@@ -9,18 +9,10 @@ k bytes, then raises PowerLoss"); docs/protocol.md `sim_fault` power_loss: `afte
 of the next state write that land".
 """
 from flash import MemoryFlash, PowerLoss
-from protocol import PumpError
+from pumpkit import refusal
 from store import StateStore
 
 EIO = 5         # errno EIO (POSIX), not read from flash.py
-
-
-def _refusal(fn):
-    try:
-        fn()
-    except PumpError as e:
-        return e.code, e.detail
-    return None
 
 
 class FlippingFlash(MemoryFlash):
@@ -44,7 +36,7 @@ def test_a_failed_state_save_says_which_step_failed():
     st = StateStore(fl)
     assert st.save({"v": 1}) == 1
     fl.fail_writes = 1
-    got = _refusal(lambda: st.save({"v": 2}))
+    got = refusal(lambda: st.save({"v": 2}))
     assert got is not None and got[0] == "E_FLASH", got
     assert got[1].startswith("state write: ") and str(EIO) in got[1][len("state write: "):], got
     assert StateStore(fl).load() == {"v": 1}
@@ -53,7 +45,7 @@ def test_a_failed_state_save_says_which_step_failed():
     st = StateStore(fl)
     assert st.save({"v": 1}) == 1
     fl.bad = True
-    assert _refusal(lambda: st.save({"v": 2})) == ("E_FLASH", "state readback mismatch")
+    assert refusal(lambda: st.save({"v": 2})) == ("E_FLASH", "state readback mismatch")
     assert StateStore(fl).load() == {"v": 1}
 
 
@@ -151,7 +143,7 @@ def test_a_save_whose_slot_read_fails_is_refused_as_e_flash_and_changes_nothing(
     assert st.save({"v": 1}) == 1
     before = fl.writes
     fl.bad = True
-    got = _refusal(lambda: st.save({"v": 2}))
+    got = refusal(lambda: st.save({"v": 2}))
     assert got is not None and got[0] == "E_FLASH", got
     assert got[1].startswith("state read: ") and str(EIO) in got[1][len("state read: "):], got
     assert fl.writes == before

@@ -77,27 +77,27 @@ def test_default_ring_reads_the_1024_record_format_written_before():
     assert len(fl.read("events")) == 1024 * REC
 
 
+def _reopened(capacity, n):
+    """A ring of `capacity` with records 1..n appended, then recovered afresh: (its reads, log)."""
+    fl = ReadLog()
+    log = eventlog.EventLog(fl, capacity=capacity)
+    for s in range(1, n + 1):
+        log.append(s, 4)
+    fl.calls = []
+    return fl, eventlog.EventLog(fl, capacity=capacity)
+
+
 def test_recovery_reads_the_ring_in_chunks_of_32_records_and_stops_at_its_end():
     """Recovery keeps the peak RAM to one chunk of 32 records (768 bytes), never asks past the
     ring's end, and stops at the end of a short file. Full ring of 100: 32 + 32 + 32 + 4 records;
     ring of 64 (a multiple): 2 reads; 5 records written in a ring of 100 (slots 0..5): one read
     that comes back short, and nothing after it; no file: one read."""
     c = 32 * REC
-    fl = ReadLog()
-    log = eventlog.EventLog(fl, capacity=100)
-    for s in range(1, 101):
-        log.append(s, 4)
-    fl.calls = []
-    log = eventlog.EventLog(fl, capacity=100)
+    fl, log = _reopened(100, 100)
     assert fl.calls == [(0, c), (c, c), (2 * c, c), (3 * c, 4 * REC)], fl.calls
     assert (log.first_seq, log.last_seq) == (1, 100)
 
-    fl = ReadLog()
-    log = eventlog.EventLog(fl, capacity=64)
-    for s in range(1, 70):
-        log.append(s, 4)
-    fl.calls = []
-    log = eventlog.EventLog(fl, capacity=64)
+    fl, log = _reopened(64, 69)
     assert fl.calls == [(0, c), (c, c)], fl.calls
     assert (log.first_seq, log.last_seq) == (6, 69)
 

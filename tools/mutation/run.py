@@ -77,12 +77,11 @@ def _setup_cfg(modules):
         f.write("[mutmut]\nsource_paths=src/\nonly_mutate=\n    %s\n"
                 "do_not_mutate=\n    src/hal_pico.py\n    src/main.py\n    src/boards/*\n"
                 "pytest_add_cli_args_test_selection=\n    %s\n"
-                # A mutant that makes a test hang is detected by pytest-timeout after 30 s (the
-                # slowest selected test takes 0.8 s under the mutation profile, 13 s all 377), not by mutmut's
-                # own limit, which scales the durations of its traced stats run (10-40x real) x 3.
-                # The same limit applies to that traced stats run: 10 s failed it under load
-                # (the stateful machine, traced, on shared cores).
-                "pytest_add_cli_args=\n    -p\n    no:cacheprovider\n    -p\n    killers_plugin\n    -q\n    --timeout\n    30\n"
+                # A mutant that makes a test hang is stopped by deadline_plugin.py at 6x that test's
+                # stats-run duration (at least 5 s), as a `timeout`; pytest-timeout's 300 s stays
+                # as the backstop of the runs without a mutant (the stats run, the clean run).
+                "pytest_add_cli_args=\n    -p\n    no:cacheprovider\n    -p\n    killers_plugin\n"
+                "    -p\n    deadline_plugin\n    -q\n    --timeout\n    300\n"
                 "timeout_multiplier=3\n" % (only, sel))
 
 

@@ -120,7 +120,8 @@ class PumpMachine(RuleBasedStateMachine):
             s["state"], s["daily_ng"], s["conc_ug_ml"], s["reservoir_nl"], s["alarms"], s["t_s"], self.plant.strokes))
         return {"state": s["state"], "daily_ng": s["daily_ng"], "conc": s["conc_ug_ml"],
                 "reservoir_nl": s["reservoir_nl"], "alarms": set(s["alarms"]), "bolus": s["bolus"],
-                "t_s": s["t_s"], "programme": pg["res"]["programme"], "utc": sg["res"]["utc_offset_s"]}
+                "t_s": s["t_s"], "programme": pg["res"]["programme"], "utc": sg["res"]["utc_offset_s"],
+                "flow": s["flow_nl_day"]}
 
     def truth_nl(self):
         return self.truth_fill_nl - (self.plant.strokes - self.strokes_at_fill) * pumpref.STROKE_NL
@@ -206,6 +207,12 @@ class PumpMachine(RuleBasedStateMachine):
         # that hold during a bolus (one at a time, no refill) rely on it, across resets too
         require("bolus_state", (new["bolus"] in (None, "bridge")) == (new["state"] != "bolus"),
                 "state %s with bolus %s (cause %s%s)" % (new["state"], new["bolus"], cause, ", cut" if cut else ""))
+        # a refill's bridge keeps the volume flow of before the refill (the catheter still holds
+        # the old strength); a second bridge on top of the first once tripled it
+        if cause == "refill_commit" and not cut and r not in (None, "CUT") and r["ok"] and \
+                before["state"] == new["state"] == "infusing" and new["bolus"] == "bridge":
+            require("bridge_flow", abs(new["flow"] - before["flow"]) <= 1000 // new["conc"] + 1,
+                    "bridge flow %d nL/day, %d before the refill" % (new["flow"], before["flow"]))
         # the state machine took only transitions the spec allows
         if cut:
             ok = fsm_relation.allowed(before["state"], new["state"], "reboot") or any(
@@ -460,6 +467,33 @@ class PumpMachine(RuleBasedStateMachine):
         self.staged = None
         r = self._refill(added, conc, withdrawn, mode, cut)
         self.after("refill_commit", r, s0, cut=r == "CUT", staged=self.staged)
+
+    @precondition(lambda self: self.obs is not None and self.obs["state"] == "infusing" and self.obs["bolus"] is None
+                  and self.obs["programme"] is not None)
+    @rule(dts=st.lists(st.sampled_from([59, 901, 3600, 6 * 3600, 86400]), min_size=2, max_size=4))
+    def quiet_infusion(self, dts):
+        """Plain infusion with nothing but time passing: the delivered-volume integral is checked
+        in every bounded run, whatever else the generated sequence does."""
+        for dt in dts:
+            self.tick(dt, None)
+
+    @precondition(lambda self: self.obs is not None and self.obs["state"] == "infusing" and self.obs["bolus"] is None)
+    @rule(i=st.integers(0, 1), j=st.integers(0, 2))
+    def refill_twice(self, i, j):
+        """A refill with a new strength starts a bridge, then a second refill before it ends (a
+        new strength is refused until the bridge ends, the same one accepted): reached in every
+        bounded run, not left to chance (two bridges at once once tripled the flow)."""
+        first = [c for c in (500, 1000, 2000) if c != self.obs["conc"]][i]
+        second = [first] + [c for c in (500, 1000, 2000) if c != first]
+        second = second[j]
+        self.refill(20000000, first, 0, "session", None)
+        s0 = self.plant.strokes
+        self.staged = None
+        r = self._refill(15000000, second, 0, "session", None)
+        k = "refill_twice_%s_%s" % ("new" if second != self.obs["conc"] else "same",
+                                    "ok" if r["ok"] else r["err"]["code"])
+        STATS[k] = STATS.get(k, 0) + 1
+        self.after("refill_commit", r, s0, staged=self.staged)
 
     @rule(cmd=st.sampled_from(["bolus", "bolus_cancel", "stop", "resume", "patient_bolus", "alarms_test",
                                "alarms_silence"]),

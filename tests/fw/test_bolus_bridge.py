@@ -69,7 +69,9 @@ def test_no_new_strength_while_the_bridge_delivers_the_previous_one():
         cmd(ctl, "refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=500)
         raise AssertionError("a new strength was staged during the bridge")
     except PumpError as e:
-        assert e.code == "E_STATE" and "bridge" in e.detail, (e.code, e.detail)
+        # the refusal names the cause, until when, and the fix (the text is a change detector)
+        assert (e.code, e.detail) == ("E_STATE", "refill bridge running until t_s %d: the catheter holds the "
+                                      "previous strength; a new strength after it" % (t_refill + 120960))
     st = cmd(ctl, "refill_stage", withdrawn_nl=ctl.reservoir_nl(), added_nl=20000000, conc_ug_ml=1000)
     assert st["bridge"] is None
     cmd(ctl, "refill_commit", hash=st["hash"])

@@ -9,7 +9,8 @@ machine (small derandomised profile), then the kill score per module and every s
     FULL=1 python tools/mutation/run.py              # also run the documented equivalents again
 
 What each mutant runs (its tests, their order, whether a verified equivalent runs at all) is
-decided in fastest_first.py; none of it changes a verdict.
+decided in fastest_first.py; none of it changes a verdict. A test that hangs under a mutant is
+stopped by deadline_plugin.py (its own limit from the stats run) and counted as a timeout.
 
 Runs in a scratch copy (.mutation/, not below build/, which `make firmware` recreates) so the worktree never holds mutmut's mutants/ tree and
 the repository's pyproject.toml stays free of tool config: the copy gets a setup.cfg [mutmut]
